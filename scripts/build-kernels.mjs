@@ -1,0 +1,45 @@
+// Compiles every AssemblyScript kernel module in assembly/ (one file = one module) to build/kernels/<name>.wasm.
+// All modules import one shared memory (env.memory) owned by src/backend/heap.ts; each gets its own
+// small static-data slot below the heap base so that modules never overwrite each other.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, renameSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const sourceDir = join(root, "assembly");
+const outDir = join(root, "build", "kernels");
+mkdirSync(outDir, { recursive: true });
+
+// NOTE: keep in sync with STATIC_SLOT_BYTES / HEAP_BASE in src/backend/heap.ts.
+const STATIC_SLOT_BYTES = 4096;
+const MAX_MODULES = 15;
+
+const modules = readdirSync(sourceDir)
+  .filter((f) => f.endsWith(".ts") && !f.startsWith("_") && f !== "tsconfig.json")
+  .sort();
+if (modules.length > MAX_MODULES) throw new Error(`too many kernel modules (${modules.length} > ${MAX_MODULES})`);
+
+const asc = join(root, "node_modules", "assemblyscript", "bin", "asc.js");
+let failed = false;
+modules.forEach((file, index) => {
+  const name = file.replace(/\.ts$/, "");
+  const out = join(outDir, `${name}.wasm`);
+  const tmp = `${out}.tmp`;
+  const args = [
+    asc, join(sourceDir, file), "-o", tmp,
+    "-O3", "--noAssert", "--runtime", "stub", "--use", "abort=",
+    "--enable", "simd", "--enable", "threads",
+    "--importMemory", "--sharedMemory", "--initialMemory", "1", "--maximumMemory", "65536",
+    "--memoryBase", String((index + 1) * STATIC_SLOT_BYTES),
+  ];
+  const result = spawnSync(process.execPath, args, { stdio: "inherit" });
+  if (result.status !== 0) {
+    console.error(`build-kernels: ${file} failed to compile`);
+    failed = true;
+    return;
+  }
+  renameSync(tmp, out);
+  console.log(`build-kernels: ${file} -> build/kernels/${name}.wasm`);
+});
+if (failed) process.exit(1);

@@ -1,0 +1,116 @@
+// One shared WebAssembly memory holding every tensor, index array and workspace, with a small allocator.
+//
+// All kernels (TypeScript reference and WebAssembly SIMD) address data by byte offset into this
+// memory. It is a *shared* memory: views on it never detach when it grows, and worker threads can
+// map the same bytes for data-parallel training.
+
+/** Bytes below this offset belong to kernel modules' static data (one 4 KiB slot each). */
+export const HEAP_BASE = 65536;
+/** Size of each kernel module's static-data slot; keep in sync with scripts/build-kernels.mjs. */
+export const STATIC_SLOT_BYTES = 4096;
+const PAGE_BYTES = 65536;
+const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
+const ALIGN = 64; // one cache line; also keeps every v128 access aligned
+
+export const memory = new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES, shared: true });
+
+let f32View = new Float32Array(memory.buffer);
+let i32View = new Int32Array(memory.buffer);
+let u8View = new Uint8Array(memory.buffer);
+let top = HEAP_BASE;
+let bytesInUse = 0;
+let peakBytes = 0;
+// Exact-size free lists: training allocates the same shapes every step, so reuse is the common case.
+const freeLists = new Map<number, number[]>();
+
+function refreshViews(): void {
+  f32View = new Float32Array(memory.buffer);
+  i32View = new Int32Array(memory.buffer);
+  u8View = new Uint8Array(memory.buffer);
+}
+
+/** Float32 view over the whole heap; index = byteOffset >> 2. */
+export function heapF32(): Float32Array {
+  if (f32View.byteLength !== memory.buffer.byteLength) refreshViews();
+  return f32View;
+}
+
+/** Int32 view over the whole heap; index = byteOffset >> 2. */
+export function heapI32(): Int32Array {
+  if (i32View.byteLength !== memory.buffer.byteLength) refreshViews();
+  return i32View;
+}
+
+/** Byte view over the whole heap. */
+export function heapU8(): Uint8Array {
+  if (u8View.byteLength !== memory.buffer.byteLength) refreshViews();
+  return u8View;
+}
+
+function roundUp(bytes: number): number {
+  return Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+}
+
+/**
+ * Allocates `bytes` bytes (64-byte aligned) and returns the byte offset. The contents are
+ * unspecified; use `allocZeroed` when they must be zero.
+ */
+export function alloc(bytes: number): number {
+  if (!Number.isFinite(bytes) || bytes < 0) throw new RangeError(`heap.alloc: invalid size ${bytes}`);
+  const size = roundUp(bytes);
+  const list = freeLists.get(size);
+  let ptr: number;
+  if (list !== undefined && list.length > 0) {
+    ptr = list.pop()!;
+  } else {
+    ptr = top;
+    const end = top + size;
+    const have = memory.buffer.byteLength;
+    if (end > have) {
+      const neededPages = Math.ceil((end - have) / PAGE_BYTES);
+      const currentPages = have / PAGE_BYTES;
+      // Grow geometrically so that a long run does not grow page by page.
+      const pages = Math.min(MAX_PAGES - currentPages, Math.max(neededPages, Math.ceil(currentPages / 4)));
+      if (pages < neededPages) {
+        throw new RangeError(
+          `out of memory: ${(end / 2 ** 30).toFixed(2)} GiB needed, the WebAssembly heap is limited to 4 GiB`,
+        );
+      }
+      memory.grow(pages);
+      refreshViews();
+    }
+    top = end;
+  }
+  bytesInUse += size;
+  if (bytesInUse > peakBytes) peakBytes = bytesInUse;
+  return ptr;
+}
+
+/** Allocates and zero-fills. */
+export function allocZeroed(bytes: number): number {
+  const ptr = alloc(bytes);
+  heapU8().fill(0, ptr, ptr + roundUp(bytes));
+  return ptr;
+}
+
+/** Returns a block obtained from `alloc(bytes)` (same `bytes`) to the allocator. */
+export function free(ptr: number, bytes: number): void {
+  const size = roundUp(bytes);
+  let list = freeLists.get(size);
+  if (list === undefined) {
+    list = [];
+    freeLists.set(size, list);
+  }
+  list.push(ptr);
+  bytesInUse -= size;
+}
+
+/** Heap statistics: bytes currently allocated, the peak, and the size of the memory. */
+export function heapStats(): { bytesInUse: number; peakBytes: number; memoryBytes: number } {
+  return { bytesInUse, peakBytes, memoryBytes: memory.buffer.byteLength };
+}
+
+/** Resets the peak to the current use (e.g. before measuring one phase). */
+export function resetPeak(): void {
+  peakBytes = bytesInUse;
+}
