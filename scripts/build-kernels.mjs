@@ -20,10 +20,13 @@ const modules = readdirSync(sourceDir)
   .sort();
 if (modules.length > MAX_MODULES) throw new Error(`too many kernel modules (${modules.length} > ${MAX_MODULES})`);
 
+// `node scripts/build-kernels.mjs gemm sparse` builds only those modules (slots stay those of the full build).
+const only = process.argv.slice(2);
 const asc = join(root, "node_modules", "assemblyscript", "bin", "asc.js");
 let failed = false;
 modules.forEach((file, index) => {
   const name = file.replace(/\.ts$/, "");
+  if (only.length > 0 && !only.includes(name)) return;
   const out = join(outDir, `${name}.wasm`);
   const tmp = `${out}.tmp`;
   const args = [

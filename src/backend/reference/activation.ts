@@ -1,0 +1,3 @@
+// Reference activation kernels: the specification of assembly/activation.ts.
+
+export const activationKernels = {};

@@ -1,0 +1,3 @@
+// Reference conv kernels: the specification of assembly/conv.ts.
+
+export const convKernels = {};

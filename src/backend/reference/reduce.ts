@@ -1,0 +1,3 @@
+// Reference reduce kernels: the specification of assembly/reduce.ts.
+
+export const reduceKernels = {};

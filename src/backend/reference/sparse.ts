@@ -1,0 +1,3 @@
+// Reference sparse kernels: the specification of assembly/sparse.ts.
+
+export const sparseKernels = {};
