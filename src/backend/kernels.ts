@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { memory } from "./heap.js";
+import { alloc, memory } from "./heap.js";
 import { referenceKernels, type KernelName, type KernelSet } from "./reference/index.js";
 
 export type KernelBackend = "wasm" | "reference";
@@ -35,8 +35,12 @@ function loadWasmKernels(): { exports: Partial<KernelSet>; problem: string | nul
   for (const file of readdirSync(dir).filter((f) => f.endsWith(".wasm")).sort()) {
     const module = new WebAssembly.Module(readFileSync(join(dir, file)));
     const instance = new WebAssembly.Instance(module, { env: { memory } });
+    // A module that needs a workspace (e.g. GEMM packing buffers) exports scratchBytes() and
+    // setScratch(ptr); each instance (one per thread) gets its own block from the heap.
+    const { scratchBytes, setScratch } = instance.exports as { scratchBytes?: () => number; setScratch?: (ptr: number) => void };
+    if (scratchBytes !== undefined && setScratch !== undefined) setScratch(alloc(scratchBytes()));
     for (const [name, value] of Object.entries(instance.exports)) {
-      if (typeof value !== "function") continue;
+      if (typeof value !== "function" || name === "scratchBytes" || name === "setScratch") continue;
       if (name in exports) throw new Error(`kernel ${name} is exported by two modules (second: ${file})`);
       exports[name] = value;
     }
