@@ -3,6 +3,7 @@ import { activationKernels } from "./activation.js";
 import { convKernels } from "./conv.js";
 import { elementwiseKernels } from "./elementwise.js";
 import { gemmKernels } from "./gemm.js";
+import { optimKernels } from "./optim.js";
 import { reduceKernels } from "./reduce.js";
 import { sparseKernels } from "./sparse.js";
 
@@ -13,6 +14,7 @@ export const referenceKernels = {
   ...gemmKernels,
   ...sparseKernels,
   ...convKernels,
+  ...optimKernels,
 };
 
 /** Every kernel, by name, with its signature. The WebAssembly exports use the same names. */
