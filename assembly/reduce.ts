@@ -7,13 +7,19 @@ const EXP_LOWEST: f32 = -87.33654;
 // NOTE: the exp helper is only used on shifted logits (≤ 0); the cap keeps 2^n finite above them.
 const EXP_HIGHEST: f32 = 88.0;
 
+// Adding 1.5·2^23 rounds a float of magnitude < 2^22 to an integer held in the low mantissa bits.
+const ROUNDING_MAGIC: f32 = 12582912.0;
+
 // exp(x) on 4 lanes, Cephes expf: x = n·ln2 + r with |r| ≤ ln2/2, exp(r) by a degree-6
 // polynomial, 2^n built in the exponent bits. About 2 ulp; NaN propagates; 0 below EXP_LOWEST.
-// (A private copy: kernel modules cannot call each other.)
+// pmin/pmax and the rounding trick keep it to single x86 instructions (min/max/floor/trunc_sat
+// with full NaN semantics expand to several). A private copy: kernel modules cannot call each other.
 // @ts-ignore: decorator
 @inline function expLanes(x: v128): v128 {
-  const clamped = f32x4.min(f32x4.max(x, f32x4.splat(EXP_LOWEST)), f32x4.splat(EXP_HIGHEST));
-  const n = f32x4.floor(f32x4.add(f32x4.mul(clamped, f32x4.splat(1.44269504088896341)), f32x4.splat(0.5)));
+  // pmax(x, lo) = x < lo ? lo : x, so a NaN x passes through both clamps.
+  const clamped = f32x4.pmin(f32x4.pmax(x, f32x4.splat(EXP_LOWEST)), f32x4.splat(EXP_HIGHEST));
+  const shifted = f32x4.add(f32x4.mul(clamped, f32x4.splat(1.44269504088896341)), f32x4.splat(ROUNDING_MAGIC));
+  const n = f32x4.sub(shifted, f32x4.splat(ROUNDING_MAGIC)); // round(x / ln 2)
   // ln 2 split in two so that n·ln2_hi is exact.
   let r = f32x4.sub(clamped, f32x4.mul(n, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
@@ -24,7 +30,8 @@ const EXP_HIGHEST: f32 = 88.0;
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
   p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
-  const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  // The low bits of `shifted` hold n (two's complement); (n + 127) << 23 is the float 2^n.
+  const pow2n = i32x4.shl(i32x4.add(shifted, i32x4.splat(127)), 23);
   return v128.andnot(f32x4.mul(p, pow2n), f32x4.lt(x, f32x4.splat(EXP_LOWEST)));
 }
 
@@ -57,16 +64,25 @@ function sumContiguous(n: i32, x: usize): f32 {
 
 /** Maximum of n contiguous floats; NaN if any is NaN; -Infinity if n = 0. */
 function maxContiguous(n: i32, x: usize): f32 {
+  // pmax is one x86 instruction but drops NaNs, so NaNs are tracked in a separate mask.
   let a0 = f32x4.splat(NEG_INF), a1 = f32x4.splat(NEG_INF);
+  let nan = v128.splat<i32>(0);
   let i = 0;
   for (; i + 8 <= n; i += 8) {
     const p = x + (<usize>i << 2);
-    a0 = f32x4.max(a0, v128.load(p));
-    a1 = f32x4.max(a1, v128.load(p, 16));
+    const v0 = v128.load(p), v1 = v128.load(p, 16);
+    a0 = f32x4.pmax(a0, v0);
+    a1 = f32x4.pmax(a1, v1);
+    nan = v128.or(nan, v128.or(f32x4.ne(v0, v0), f32x4.ne(v1, v1)));
   }
-  for (; i + 4 <= n; i += 4) a0 = f32x4.max(a0, v128.load(x + (<usize>i << 2)));
-  const a = f32x4.max(a0, a1);
-  // f32.max (Mathf.max) and f32x4.max both propagate NaN.
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(x + (<usize>i << 2));
+    a0 = f32x4.pmax(a0, v);
+    nan = v128.or(nan, f32x4.ne(v, v));
+  }
+  if (v128.any_true(nan)) return NaN;
+  const a = f32x4.pmax(a0, a1);
+  // Mathf.max (f32.max) propagates NaN, so the scalar tail needs no mask.
   let m = Mathf.max(Mathf.max(f32x4.extract_lane(a, 0), f32x4.extract_lane(a, 1)), Mathf.max(f32x4.extract_lane(a, 2), f32x4.extract_lane(a, 3)));
   for (; i < n; i++) m = Mathf.max(m, load<f32>(x + (<usize>i << 2)));
   return m;
@@ -218,15 +234,25 @@ export function reduceMaxBackward(outer: i32, len: i32, inner: i32, gradOut: usi
 /** out = exp(x − m) over a row; returns the sum of out. */
 function expShiftedRow(cols: i32, x: usize, m: f32, out: usize): f32 {
   const vm = f32x4.splat(m);
-  let acc = f32x4.splat(0);
+  let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0);
   let j = 0;
+  // Two independent polynomial chains per iteration keep both SIMD pipes busy.
+  for (; j + 8 <= cols; j += 8) {
+    const off = <usize>j << 2;
+    const e0 = expLanes(f32x4.sub(v128.load(x + off), vm));
+    const e1 = expLanes(f32x4.sub(v128.load(x + off, 16), vm));
+    v128.store(out + off, e0);
+    v128.store(out + off, e1, 16);
+    acc0 = f32x4.add(acc0, e0);
+    acc1 = f32x4.add(acc1, e1);
+  }
   for (; j + 4 <= cols; j += 4) {
     const off = <usize>j << 2;
     const e = expLanes(f32x4.sub(v128.load(x + off), vm));
     v128.store(out + off, e);
-    acc = f32x4.add(acc, e);
+    acc0 = f32x4.add(acc0, e);
   }
-  let s = laneSum(acc);
+  let s = laneSum(f32x4.add(acc0, acc1));
   for (; j < cols; j++) {
     const off = <usize>j << 2;
     const e = expScalar(load<f32>(x + off) - m);
@@ -286,10 +312,15 @@ export function softmaxRowsBackward(rows: i32, cols: i32, y: usize, dy: usize, d
 /** Σ_j exp(x_j − m) over a row without storing the terms. */
 function sumExpShifted(cols: i32, x: usize, m: f32): f32 {
   const vm = f32x4.splat(m);
-  let acc = f32x4.splat(0);
+  let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0);
   let j = 0;
-  for (; j + 4 <= cols; j += 4) acc = f32x4.add(acc, expLanes(f32x4.sub(v128.load(x + (<usize>j << 2)), vm)));
-  let s = laneSum(acc);
+  for (; j + 8 <= cols; j += 8) {
+    const p = x + (<usize>j << 2);
+    acc0 = f32x4.add(acc0, expLanes(f32x4.sub(v128.load(p), vm)));
+    acc1 = f32x4.add(acc1, expLanes(f32x4.sub(v128.load(p, 16), vm)));
+  }
+  for (; j + 4 <= cols; j += 4) acc0 = f32x4.add(acc0, expLanes(f32x4.sub(v128.load(x + (<usize>j << 2)), vm)));
+  let s = laneSum(f32x4.add(acc0, acc1));
   for (; j < cols; j++) s += expScalar(load<f32>(x + (<usize>j << 2)) - m);
   return s;
 }
