@@ -4,7 +4,9 @@ import { heapF32 } from "../heap.js";
 /**
  * C = alpha · op(A) · op(B) + beta · C, row-major, where op(X) is X or Xᵀ.
  * op(A) is m×k, op(B) is k×n, C is m×n; lda/ldb/ldc are row strides in elements.
- * With beta = 0, C is overwritten (its old contents, even NaN, are ignored).
+ * With beta = 0, C is overwritten (its old contents, even NaN, are ignored). k = 0 gives C = beta·C.
+ * C must not overlap A or B. The WASM version (assembly/gemm.ts) sums in a different order, so
+ * results agree to rounding (about k·eps relative to Σ|a·b|), not bit for bit.
  */
 export function gemm(
   transA: number, transB: number, m: number, n: number, k: number,
