@@ -62,11 +62,11 @@ export class Dataset {
 
   /**
    * Splits off a random `fraction` of the examples as a validation set. The permutation depends only
-   * on `seed`, so a resumed run gets the same split.
+   * on (seed, purpose), so a resumed run gets the same split.
    */
-  split(fraction: number, seed: number): { train: Dataset; validation: Dataset } {
+  split(fraction: number, seed: number, purpose = "data/validation-split"): { train: Dataset; validation: Dataset } {
     if (!(fraction >= 0 && fraction < 1)) throw new RangeError(`${this.name}: validation fraction must be in [0, 1), got ${fraction}`);
-    const order = seededPermutation(this.length, seed, "data/validation-split");
+    const order = seededPermutation(this.length, seed, purpose);
     const validationCount = Math.round(this.length * fraction);
     // Sorting each part keeps the original order within it, so `limit` before or after a split behaves alike.
     const validationIndices = order.slice(0, validationCount).sort();
@@ -75,6 +75,11 @@ export class Dataset {
       train: this.subset(trainIndices, `${this.name}/train`),
       validation: this.subset(validationIndices, `${this.name}/validation`),
     };
+  }
+
+  /** The same examples with a larger class count (when another split has more classes). */
+  withClassCount(classCount: number): Dataset {
+    return new Dataset(this.features, this.labels, this.featureShape, classCount, this.name);
   }
 
   /** Number of examples per class, for reports and sanity checks. */

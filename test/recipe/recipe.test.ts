@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import type { DataOptions } from "../../src/data/prepare.js";
 import { loadRecipe, parseRecipe, validateRecipe } from "../../src/recipe/load.js";
 import { RecipeError } from "../../src/recipe/recipe-error.js";
 
@@ -83,6 +84,9 @@ test("the shipped recipes are valid", () => {
   assert.equal(lenet300.optimizer.name === "sgd" && lenet300.optimizer.momentum, 0.9);
   assert.equal(lenet300.data.batchSize, 128);
   assert.equal(loadRecipe("recipes/lenet-5.yaml").model.preset, "lenet-5");
+  // The data section is what prepareData takes (checked by the compiler).
+  const options: DataOptions = lenet300.data;
+  assert.equal(options.dataset, "mnist");
 });
 
 test("wrong types and out-of-range values: line, column, path, what is allowed and what was found", () => {
