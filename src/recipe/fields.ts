@@ -2,7 +2,7 @@
 import { z } from "zod";
 
 /** One message for every way a field can be wrong: the formatter appends what was found. */
-function expected(what: string) {
+export function expected(what: string) {
   return { error: `expected ${what}` };
 }
 

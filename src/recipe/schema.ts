@@ -3,7 +3,7 @@
 // Every object is strict, so a misspelt key is an error rather than a silently ignored setting.
 // A new section (e.g. `sparsity`) is one more line in `recipeShape`.
 import { z } from "zod";
-import { density, flag, fraction, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, section, text, unitInterval } from "./fields.js";
+import { density, expected, flag, fraction, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, section, text, unitInterval } from "./fields.js";
 
 // ---- data ----
 
@@ -200,10 +200,6 @@ export const recipeSchema = section(recipeShape);
 /** Cross-field checks read only plain fields, so they can run (and report) even when other fields failed. */
 function alsoWithOtherIssues(payload: z.core.ParsePayload): boolean {
   return typeof payload.value === "object" && payload.value !== null;
-}
-
-function expected(what: string) {
-  return { error: `expected ${what}` };
 }
 
 export type Recipe = z.output<typeof recipeSchema>;
