@@ -109,12 +109,24 @@ export class SparseMatrix {
     collected.register(this, [rowPtr, colIdx], this);
   }
 
-  /** From CSR arrays; validates them (see `validateCsr`) and copies them into the heap. */
+  /**
+   * From CSR arrays; validates them (see `validateCsr`) and copies the structure into the heap.
+   * Values given as an array are copied; a tensor of shape [nnz] is adopted as the parameter
+   * itself (not copied: the matrix owns it from now on, and gradients reach that tensor).
+   */
   static fromCSR({ rows, cols, rowPtr, colIdx, values }: CsrArrays): SparseMatrix {
-    const valueData = values instanceof Tensor ? values.data : values;
-    validateCsr(rows, cols, rowPtr, colIdx, valueData.length);
-    const valueTensor = empty([valueData.length]);
-    valueTensor.data.set(valueData);
+    if (values instanceof Tensor && values.rank !== 1) {
+      throw new RangeError(`${describeMatrix(rows, cols)}: values tensor has shape ${formatShape(values.shape)}, expected [nnz]`);
+    }
+    validateCsr(rows, cols, rowPtr, colIdx, values instanceof Tensor ? values.size : values.length);
+    let valueTensor: Tensor;
+    if (values instanceof Tensor) {
+      values.assertAlive();
+      valueTensor = values;
+    } else {
+      valueTensor = empty([values.length]);
+      valueTensor.data.set(values);
+    }
     return new SparseMatrix(rows, cols, allocInt32(rowPtr), allocInt32(colIdx), valueTensor);
   }
 
@@ -259,7 +271,8 @@ export class SparseMatrix {
 
   /**
    * A matrix of the same shape with a new structure and values (e.g. after pruning or regrowth),
-   * validated; its values keep this matrix's `requiresGrad` and name. This matrix is unchanged.
+   * validated; values are copied from an array or adopted from a tensor as in `fromCSR`. The new
+   * values take this matrix's `requiresGrad` and name. This matrix is unchanged.
    */
   withStructure(rowPtr: ArrayLike<number>, colIdx: ArrayLike<number>, values: ArrayLike<number> | Tensor): SparseMatrix {
     this.assertAlive();
