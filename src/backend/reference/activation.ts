@@ -81,7 +81,7 @@ function mapBackward(n: number, x: number, dy: number, dx: number, f: (v: number
   for (let i = 0; i < n; i++) h[io + i] = f(h[ix + i], h[iy + i]);
 }
 
-/** out = max(x, 0); NaN stays NaN */
+/** out = max(x, 0); NaN stays NaN (the WebAssembly version may keep the sign of −0) */
 export function relu(n: number, x: number, out: number): void {
   map(n, x, out, (v) => (v <= 0 ? 0 : v));
 }
