@@ -40,7 +40,7 @@ export class ReLU extends ActivationLayer {
 export class LeakyReLU extends ActivationLayer {
   readonly kind = "LeakyReLU";
   readonly fused = "leaky-relu" as const;
-  constructor(readonly slope = 0.01) {
+  constructor(override readonly slope = 0.01) {
     super();
   }
   forward(x: Tensor): Tensor {

@@ -67,6 +67,24 @@ export class Conv2d implements Layer {
     if (this.bias) this.bias.requiresGrad = true;
   }
 
+  /** Replaces the sparse filters (same shape) after a structure change or a checkpoint load. */
+  setSparseWeight(matrix: SparseMatrix): void {
+    const old = this.sparseWeight;
+    if (old === null) throw new Error(`${this.describe()} is dense; it has no sparse weight to replace`);
+    if (matrix.rows !== old.rows || matrix.cols !== old.cols) {
+      throw new RangeError(`${this.describe()}: new weight is ${matrix.rows}×${matrix.cols}, expected ${old.rows}×${old.cols}`);
+    }
+    matrix.values.requiresGrad = true;
+    matrix.values.name = old.values.name;
+    if (matrix !== old) old.dispose();
+    this.sparseWeight = matrix;
+  }
+
+  /** Dense weight shape as PyTorch sees it: (Cout, Cin, k, k). */
+  get weightShape(): number[] {
+    return [this.outChannels, this.inChannels, this.kernel, this.kernel];
+  }
+
   forward(x: Tensor): Tensor {
     if (x.rank !== 4 || x.shape[1] !== this.inChannels) {
       throw new RangeError(`${this.describe()}: input ${formatShape(x.shape)} must be [N, ${this.inChannels}, H, W]`);

@@ -28,7 +28,8 @@ export interface LayerParameter {
 }
 
 /** Activations a linear layer can fuse into its bias add (their derivative follows from the output). */
-export type FusedActivation = "identity" | "relu" | "leaky-relu" | "tanh" | "sigmoid";
+export type { FusedActivationName as FusedActivation } from "../autograd/ops/activation.js";
+import type { FusedActivationName as FusedActivation } from "../autograd/ops/activation.js";
 
 export interface Layer {
   /** PyTorch class name, e.g. "Linear", "ReLU", "Conv2d". */
@@ -43,6 +44,15 @@ export interface Layer {
   outputShape(input: readonly number[]): number[];
   /** One line for summaries, e.g. "Linear(784 → 300, sparse 5.0%)". */
   describe(): string;
+}
+
+/** A layer whose weight is a CSR matrix that can be replaced (structure changes, checkpoint loads). */
+export interface SparseWeightLayer extends Layer {
+  setSparseWeight(matrix: SparseMatrix): void;
+}
+
+export function hasSparseWeight(layer: Layer): layer is SparseWeightLayer {
+  return typeof (layer as Partial<SparseWeightLayer>).setSparseWeight === "function";
 }
 
 /** A layer that can apply a following activation inside its own bias kernel. */

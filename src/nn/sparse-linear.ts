@@ -51,6 +51,17 @@ export class SparseLinear implements FusableLayer {
     return new SparseLinear(weight, { ...options, rng: rng.fork("bias") });
   }
 
+  /** Replaces the weight (same shape) after a structure change or a checkpoint load; the old one is disposed. */
+  setSparseWeight(matrix: SparseMatrix): void {
+    if (matrix.rows !== this.weight.rows || matrix.cols !== this.weight.cols) {
+      throw new RangeError(`${this.describe()}: new weight is ${matrix.rows}×${matrix.cols}, expected ${this.weight.rows}×${this.weight.cols}`);
+    }
+    matrix.values.requiresGrad = true;
+    matrix.values.name = this.weight.values.name;
+    if (matrix !== this.weight) this.weight.dispose();
+    this.weight = matrix;
+  }
+
   get inFeatures(): number {
     return this.weight.cols;
   }

@@ -1,29 +1,24 @@
 // The training loop: seeded batching, forward/backward/step with hook points, evaluation, early stopping, divergence checks.
-import { backward, noGrad } from "../autograd/engine.js";
+import { backward } from "../autograd/engine.js";
 import { crossEntropy } from "../autograd/ops/loss.js";
+import { argmax } from "../autograd/ops/reduce.js";
 import type { Model } from "../nn/presets.js";
 import type { NamedParameter } from "../nn/sequential.js";
 import { clipGradNorm, clipWeights } from "../optim/clip.js";
 import type { Optimizer } from "../optim/optimizer.js";
 import { applySchedule, type Schedule } from "../optim/schedules.js";
-import { Rng, type RngState } from "../tensor/rng.js";
+import { BatchLoader, type Batch } from "../data/batches.js";
+import type { Dataset } from "../data/dataset.js";
+import type { RngState } from "../tensor/rng.js";
 import { empty, keep, rowsView, tidy, viewAs, type Tensor } from "../tensor/tensor.js";
+import { evaluate, type Evaluation } from "./evaluate.js";
 import type { EpochSummary, HookContext, TrainerHooks } from "./hooks.js";
-
-/** Labeled examples in memory: features (count × featureSize, row-major) and integer labels. */
-export interface LabeledData {
-  features: Float32Array;
-  labels: Int32Array;
-  count: number;
-  featureSize: number;
-  classes: number;
-}
 
 export interface TrainerOptions {
   model: Model;
   optimizer: Optimizer;
-  train: LabeledData;
-  validation?: LabeledData;
+  train: Dataset;
+  validation?: Dataset;
   batchSize: number;
   /** Train for this many epochs, or (if set) stop after `steps` optimizer steps. */
   epochs: number;
@@ -34,20 +29,16 @@ export interface TrainerOptions {
   labelSmoothing?: number;
   gradClipNorm?: number;
   weightClip?: number;
+  /** Evaluate on the validation set every N epochs (and after the last). Default 1. */
+  evalEvery?: number;
   earlyStopping?: { patience: number; metric: "val_loss" | "val_accuracy"; minDelta?: number };
   hooks?: TrainerHooks[];
   /** Called after every step with the running numbers (for progress bars). */
   onStep?: (info: { epoch: number; stepInEpoch: number; stepsPerEpoch: number; step: number; loss: number }) => void;
+  /** Called before each epoch with its index, the total (if known) and its number of steps. */
+  onEpochStart?: (epoch: number, totalEpochs: number | null, stepsPerEpoch: number) => void;
   /** Called after each epoch's evaluation (metrics log, checkpoints). */
   onEpochEnd?: (summary: EpochSummary) => void;
-}
-
-export interface Evaluation {
-  loss: number;
-  accuracy: number;
-  count: number;
-  /** confusion[true][predicted] */
-  confusion: number[][];
 }
 
 /** Training state beyond parameters and optimizer, saved in checkpoints so a resumed run continues identically. */
@@ -68,7 +59,7 @@ export class Trainer {
   private bestMetric: number | null = null;
   private epochsWithoutImprovement = 0;
   private readonly batchX: Tensor;
-  private readonly batchLabels: Int32Array;
+  private readonly trainBatches: BatchLoader;
 
   constructor(readonly options: TrainerOptions) {
     const { train, batchSize, model } = options;
@@ -78,9 +69,9 @@ export class Trainer {
       throw new RangeError(`train: the data has ${train.featureSize} features per example, the model expects ${inputSize} ([${model.inputShape}])`);
     }
     this.parameters = model.net.parameters();
-    // One batch buffer for the whole run: no allocation per batch.
+    // One batch tensor for the whole run: no allocation per batch.
     this.batchX = keep(empty([batchSize, train.featureSize]));
-    this.batchLabels = new Int32Array(batchSize);
+    this.trainBatches = new BatchLoader(train, { batchSize, shuffleSeed: options.seed });
   }
 
   private hookContext(loss?: number): HookContext {
@@ -88,21 +79,11 @@ export class Trainer {
     return { model, parameters: this.parameters, optimizer, step: this.step, epoch: this.epoch, loss };
   }
 
-  /** Deterministic order of the training examples for an epoch (depends only on seed and epoch). */
-  epochOrder(epoch: number): Int32Array {
-    const order = Int32Array.from({ length: this.options.train.count }, (_, i) => i);
-    return new Rng(this.options.seed, `data/shuffle/epoch-${epoch}`).shuffle(order);
-  }
-
-  private fillBatch(data: LabeledData, order: Int32Array | null, start: number, size: number): Tensor {
-    const x = this.batchX.data;
-    const f = data.featureSize;
-    for (let r = 0; r < size; r++) {
-      const i = order === null ? start + r : order[start + r];
-      x.set(data.features.subarray(i * f, (i + 1) * f), r * f);
-      this.batchLabels[r] = data.labels[i];
-    }
-    return size === this.options.batchSize ? this.batchX : rowsView(this.batchX, 0, size);
+  /** Copies a batch into the heap tensor (a view of its first rows for a short last batch). */
+  private batchTensor(batch: Batch): Tensor {
+    const x = batch.size === this.options.batchSize ? this.batchX : rowsView(this.batchX, 0, batch.size);
+    x.data.set(batch.features);
+    return x;
   }
 
   private modelInput(x: Tensor): Tensor {
@@ -136,50 +117,27 @@ export class Trainer {
   }
 
   /** Loss, accuracy and confusion matrix over `data` (no gradients, eval mode). */
-  evaluate(data: LabeledData): Evaluation {
-    const { model, batchSize } = this.options;
-    model.net.eval();
-    const confusion = Array.from({ length: data.classes }, () => new Array<number>(data.classes).fill(0));
-    let lossSum = 0;
-    let correct = 0;
-    noGrad(() => {
-      for (let start = 0; start < data.count; start += batchSize) {
-        const size = Math.min(batchSize, data.count - start);
-        const x = this.fillBatch(data, null, start, size);
-        const labels = this.batchLabels.subarray(0, size);
-        tidy(() => {
-          const logits = model.net.forward(this.modelInput(x));
-          lossSum += crossEntropy(logits, labels, { reduction: "sum" }).item();
-          const predicted = argmaxRows(logits);
-          for (let r = 0; r < size; r++) {
-            confusion[labels[r]][predicted[r]]++;
-            if (predicted[r] === labels[r]) correct++;
-          }
-        });
-        if (x !== this.batchX) x.dispose();
-      }
-    });
-    model.net.train();
-    return { loss: lossSum / Math.max(1, data.count), accuracy: correct / Math.max(1, data.count), count: data.count, confusion };
+  evaluate(data: Dataset): Evaluation {
+    return evaluate(this.options.model, data, Math.max(this.options.batchSize, 1000));
   }
 
   /** Trains from the current epoch to the end (or until early stopping); returns the epoch summaries. */
   fit(): EpochSummary[] {
-    const { train, batchSize, epochs, steps, validation, hooks = [], onStep, onEpochEnd, earlyStopping, optimizer } = this.options;
-    const stepsPerEpoch = Math.ceil(train.count / batchSize);
+    const { epochs, steps, validation, hooks = [], onStep, onEpochEnd, earlyStopping, optimizer } = this.options;
+    const stepsPerEpoch = this.trainBatches.batchesPerEpoch;
     const summaries: EpochSummary[] = [];
     while (this.epoch < epochs && (steps === undefined || this.step < steps)) {
       const started = performance.now();
-      const order = this.epochOrder(this.epoch);
+      this.options.onEpochStart?.(this.epoch, Number.isFinite(epochs) ? epochs : null, stepsPerEpoch);
       let lossSum = 0, correct = 0, seen = 0;
       for (let b = 0; b < stepsPerEpoch && (steps === undefined || this.step < steps); b++) {
-        const size = Math.min(batchSize, train.count - b * batchSize);
-        const x = this.fillBatch(train, order, b * batchSize, size);
-        const r = this.trainStep(x, this.batchLabels.subarray(0, size));
+        const batch = this.trainBatches.fill(this.epoch, b);
+        const x = this.batchTensor(batch);
+        const r = this.trainStep(x, batch.labels);
         if (x !== this.batchX) x.dispose();
-        lossSum += r.loss * size;
+        lossSum += r.loss * batch.size;
         correct += r.correct;
-        seen += size;
+        seen += batch.size;
         onStep?.({ epoch: this.epoch, stepInEpoch: b + 1, stepsPerEpoch, step: this.step, loss: r.loss });
       }
       const seconds = (performance.now() - started) / 1000;
@@ -187,7 +145,8 @@ export class Trainer {
         epoch: this.epoch + 1, step: this.step, trainLoss: lossSum / seen, trainAccuracy: correct / seen,
         seconds, lr: optimizer.groups[0]?.options.lr ?? 0,
       };
-      if (validation) {
+      const last = this.epoch + 1 >= epochs || (steps !== undefined && this.step >= steps);
+      if (validation && ((this.epoch + 1) % (this.options.evalEvery ?? 1) === 0 || last)) {
         const v = this.evaluate(validation);
         summary.valLoss = v.loss;
         summary.valAccuracy = v.accuracy;
@@ -205,7 +164,8 @@ export class Trainer {
   // Returns true when training should stop.
   private updateEarlyStopping(summary: EpochSummary, rule: NonNullable<TrainerOptions["earlyStopping"]>): boolean {
     const value = rule.metric === "val_loss" ? summary.valLoss : summary.valAccuracy;
-    if (value === undefined) throw new Error("earlyStopping needs a validation split (data.validation > 0)");
+    if (this.options.validation === undefined) throw new Error("earlyStopping needs a validation split (data.validation > 0)");
+    if (value === undefined) return false; // not an evaluation epoch (evalEvery > 1)
     const better = (a: number, b: number) => (rule.metric === "val_loss" ? a < b - (rule.minDelta ?? 0) : a > b + (rule.minDelta ?? 0));
     if (this.bestMetric === null || better(value, this.bestMetric)) {
       this.bestMetric = value;
@@ -231,21 +191,8 @@ export class Trainer {
   }
 }
 
-/** Index of the largest logit in each row of a (N, C) tensor. */
-export function argmaxRows(logits: Tensor): Int32Array {
-  const [n, c] = logits.shape;
-  const d = logits.data;
-  const out = new Int32Array(n);
-  for (let r = 0; r < n; r++) {
-    let best = 0;
-    for (let j = 1; j < c; j++) if (d[r * c + j] > d[r * c + best]) best = j;
-    out[r] = best;
-  }
-  return out;
-}
-
 function countCorrect(logits: Tensor, labels: Int32Array): number {
-  const predicted = argmaxRows(logits);
+  const predicted = argmax(logits, -1);
   let correct = 0;
   for (let i = 0; i < labels.length; i++) if (predicted[i] === labels[i]) correct++;
   return correct;

@@ -1,0 +1,73 @@
+// `sparsetrain eval` and `sparsetrain info`: evaluate a checkpoint, or list its layers with shapes, non-zeros and bytes.
+import { statSync } from "node:fs";
+import { loadImageDataset, type ImageDatasetName } from "../data/mnist.js";
+import { applyNormalizer } from "../data/normalize.js";
+import { loadCheckpoint } from "../io/checkpoint.js";
+import { readSafetensors } from "../io/safetensors.js";
+import { evaluate } from "../train/evaluate.js";
+import { countParameters } from "../train/run.js";
+
+export function evalCommand(path: string, options: { data?: ImageDatasetName; dataDir?: string; json?: boolean }): void {
+  const checkpoint = loadCheckpoint(path);
+  const recipeData = (checkpoint.recipe as { data?: { dataset?: string } } | undefined)?.data?.dataset;
+  const dataset = options.data ?? (recipeData === "mnist" || recipeData === "fashion-mnist" ? recipeData : undefined);
+  if (dataset === undefined) throw new Error(`${path}: trained on "${recipeData ?? "unknown"}" data; pass --data mnist or --data fashion-mnist`);
+  const { test } = loadImageDataset(dataset, options.dataDir);
+  if (checkpoint.normalizer) applyNormalizer(checkpoint.normalizer, test);
+  const started = performance.now();
+  const result = evaluate(checkpoint.model, test);
+  const counts = countParameters(checkpoint.model.net.parameters());
+  const summary = {
+    checkpoint: path, dataset, test_accuracy: result.accuracy, test_loss: result.loss, examples: result.count,
+    params_total: counts.total, params_nonzero: counts.nonzero, sparsity: 1 - counts.nonzero / counts.total,
+    seconds: (performance.now() - started) / 1000,
+  };
+  process.stdout.write(`${dataset} test: accuracy ${(100 * result.accuracy).toFixed(2)}%, loss ${result.loss.toFixed(4)} on ${result.count} examples\n`);
+  process.stdout.write(`confusion matrix (rows: true class, columns: predicted):\n${result.confusion.map((r) => r.map((v) => String(v).padStart(5)).join("")).join("\n")}\n`);
+  if (options.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+}
+
+interface LayerInfo {
+  name: string;
+  kind: string;
+  shape: number[];
+  storage: "dense" | "masked" | "csr";
+  stored: number;
+  nonzero: number;
+  density: number;
+  bytes: number;
+}
+
+export function infoCommand(path: string, options: { json?: boolean }): void {
+  const checkpoint = loadCheckpoint(path);
+  const { tensors } = readSafetensors(path);
+  const bytesOf = (prefix: string) => [...tensors].filter(([n]) => n === prefix || n.startsWith(`${prefix}.`) || n === `${prefix}_mask`)
+    .reduce((s, [, t]) => s + t.values.byteLength, 0);
+  const layers: LayerInfo[] = checkpoint.model.net.parameters().map((p) => {
+    const shape = p.sparse ? [p.sparse.rows, p.sparse.cols] : [...p.tensor.shape];
+    const total = shape.reduce((a, b) => a * b, 1);
+    let nonzero = 0;
+    for (const v of p.tensor.data) if (v !== 0) nonzero++;
+    return {
+      name: p.name, kind: p.layer.kind, shape,
+      storage: p.sparse ? "csr" : p.mask ? "masked" : "dense",
+      stored: p.tensor.size, nonzero, density: nonzero / total, bytes: bytesOf(p.name),
+    };
+  });
+  const counts = countParameters(checkpoint.model.net.parameters());
+  const summary = {
+    checkpoint: path, model: checkpoint.spec.preset, step: checkpoint.step, epoch: checkpoint.epoch,
+    params_total: counts.total, params_nonzero: counts.nonzero, sparsity: 1 - counts.nonzero / counts.total,
+    file_bytes: statSync(path).size, sparsetrain_version: checkpoint.metadata.sparsetrain_version, metrics: checkpoint.metrics ?? null,
+  };
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ ...summary, layers })}\n`);
+    return;
+  }
+  const rows = [["name", "layer", "shape", "storage", "stored", "non-zero", "density", "bytes"]];
+  for (const l of layers) rows.push([l.name, l.kind, `[${l.shape.join(", ")}]`, l.storage, String(l.stored), String(l.nonzero), `${(100 * l.density).toFixed(2)}%`, String(l.bytes)]);
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  process.stdout.write(rows.map((r) => r.map((v, c) => v.padEnd(widths[c])).join("  ")).join("\n") + "\n");
+  process.stdout.write(`${summary.model}, step ${summary.step}, epoch ${summary.epoch}: ${counts.nonzero}/${counts.total} non-zero (sparsity ${(100 * summary.sparsity).toFixed(2)}%), file ${summary.file_bytes} bytes\n`);
+  if (checkpoint.metrics) process.stdout.write(`metrics: ${JSON.stringify(checkpoint.metrics)}\n`);
+}

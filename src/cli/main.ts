@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// The sparsetrain command line: train, eval, info and bench.
+import { Command, Option } from "commander";
+import { benchKernelsCommand } from "./bench-command.js";
+import { evalCommand, infoCommand } from "./checkpoint-commands.js";
+import { trainCommand } from "./train-command.js";
+
+const program = new Command()
+  .name("sparsetrain")
+  .description("Truly sparse neural-network training on CPUs")
+  .showHelpAfterError()
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+program
+  .command("train")
+  .description("train the model a YAML recipe describes")
+  .argument("<recipe>", "recipe file (YAML)")
+  .option("--set <path=value>", "override a recipe field, e.g. --set optimizer.lr=0.05 (repeatable)", collect, [])
+  .option("--resume <checkpoint>", "continue from a checkpoint written by an earlier run of this recipe")
+  .option("--run-dir <dir>", "folder for checkpoints and metrics (default: output.runDir or runs/<name>)")
+  .option("--data-dir <dir>", "folder holding the dataset's IDX files")
+  .option("--json", "print a JSON summary as the last line")
+  .option("--quiet", "no progress output")
+  .action(trainCommand);
+
+program
+  .command("eval")
+  .description("evaluate a checkpoint on a test set")
+  .argument("<checkpoint>", "checkpoint (.safetensors)")
+  .addOption(new Option("--data <dataset>", "dataset to evaluate on (default: the one it was trained on)").choices(["mnist", "fashion-mnist"]))
+  .option("--data-dir <dir>", "folder holding the dataset's IDX files")
+  .option("--json", "print a JSON summary as the last line")
+  .action(evalCommand);
+
+program
+  .command("info")
+  .description("per-layer shape, stored non-zeros, density and bytes of a checkpoint")
+  .argument("<checkpoint>", "checkpoint (.safetensors)")
+  .option("--json", "print JSON instead of a table")
+  .action(infoCommand);
+
+const bench = program.command("bench").description("benchmarks that print ratios against peers measured in the same run");
+bench
+  .command("kernels")
+  .description("dense GEMM and sparse kernels vs our dense kernel and TensorFlow.js (wasm)")
+  .option("--json", "one JSON object per line")
+  .option("--quick", "fewer repetitions and shapes (a smoke run)")
+  .action(benchKernelsCommand);
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  process.stderr.write(`sparsetrain: ${(error as Error).message}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,41 @@
+// `sparsetrain train <recipe>`: validates the recipe, trains with progress output, prints the summary.
+import { loadRecipe } from "../recipe/load.js";
+import { runRecipe } from "../train/run.js";
+import { createProgress } from "./progress.js";
+
+export interface TrainCommandOptions {
+  set: string[];
+  resume?: string;
+  runDir?: string;
+  dataDir?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function trainCommand(recipePath: string, options: TrainCommandOptions): void {
+  const recipe = loadRecipe(recipePath, options.set);
+  const progress = createProgress(options.quiet);
+  const summary = runRecipe(recipe, recipePath, {
+    runDir: options.runDir,
+    dataDir: options.dataDir,
+    resume: options.resume,
+    log: (line) => progress.log(line),
+    onEpochStart: (epoch, total, steps) => progress.startEpoch(epoch, total, steps),
+    onStep: (info) => progress.update(info.stepInEpoch, info.loss),
+    onEpochEnd: (s) => {
+      progress.endEpoch();
+      const val = s.valAccuracy === undefined ? "" : `, val loss ${s.valLoss!.toFixed(4)}, val acc ${(100 * s.valAccuracy).toFixed(2)}%`;
+      progress.log(`epoch ${s.epoch}: train loss ${s.trainLoss.toFixed(4)}, train acc ${(100 * s.trainAccuracy).toFixed(2)}%${val}, lr ${s.lr.toPrecision(3)}, ${s.seconds.toFixed(1)} s/epoch`);
+    },
+  });
+  const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+  progress.log(
+    `test accuracy ${pct(summary.test_accuracy)}, test loss ${summary.test_loss.toFixed(4)}; ` +
+      `${summary.params_nonzero}/${summary.params_total} weights non-zero (sparsity ${pct(summary.sparsity)}); ` +
+      `${summary.epochs} epochs in ${summary.seconds.toFixed(1)} s (${summary.seconds_per_epoch.toFixed(1)} s/epoch); checkpoint ${summary.checkpoint}`,
+  );
+  if (options.json) {
+    const { confusion: _confusion, ...rest } = summary;
+    process.stdout.write(`${JSON.stringify(rest)}\n`);
+  }
+}

@@ -1,0 +1,132 @@
+// Runs a whole recipe: prepare data, build model and optimizer, train with checkpoints and a metrics log, test, summarize.
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { prepareData } from "../data/prepare.js";
+import { loadCheckpoint, loadTrainingState, saveCheckpoint } from "../io/checkpoint.js";
+import type { Recipe } from "../recipe/schema.js";
+import { modelFromRecipe, optimizerFromRecipe, scheduleFromRecipe, totalSteps } from "./from-recipe.js";
+import type { EpochSummary, TrainerHooks } from "./hooks.js";
+import type { Evaluation } from "./evaluate.js";
+import { Trainer } from "./trainer.js";
+
+export interface RunOptions {
+  /** Overrides recipe.output.runDir. */
+  runDir?: string;
+  /** Overrides the data folder of an image dataset. */
+  dataDir?: string;
+  /** Continue from this checkpoint (its .state.safetensors must sit beside it). */
+  resume?: string;
+  hooks?: TrainerHooks[];
+  onStep?: (info: { epoch: number; stepInEpoch: number; stepsPerEpoch: number; step: number; loss: number }) => void;
+  onEpochStart?: (epoch: number, totalEpochs: number | null, stepsPerEpoch: number) => void;
+  onEpochEnd?: (summary: EpochSummary) => void;
+  log?: (line: string) => void;
+}
+
+/** The machine-readable result of a run (the CLI prints it as the last line with --json). */
+export interface RunSummary {
+  name: string;
+  test_accuracy: number;
+  test_loss: number;
+  params_total: number;
+  params_nonzero: number;
+  sparsity: number;
+  epochs: number;
+  steps: number;
+  seconds: number;
+  seconds_per_epoch: number;
+  checkpoint: string;
+  run_dir: string;
+  confusion: number[][];
+}
+
+/** Parameter counts as a dense twin would have them, and how many are non-zero. */
+export function countParameters(parameters: { tensor: { data: Float32Array; size: number }; sparse?: { rows: number; cols: number } }[]): { total: number; nonzero: number } {
+  let total = 0, nonzero = 0;
+  for (const p of parameters) {
+    total += p.sparse ? p.sparse.rows * p.sparse.cols : p.tensor.size;
+    const d = p.tensor.data;
+    for (let i = 0; i < d.length; i++) if (d[i] !== 0) nonzero++;
+  }
+  return { total, nonzero };
+}
+
+export function runRecipe(recipe: Recipe, recipeName: string, options: RunOptions = {}): RunSummary {
+  const log = options.log ?? (() => {});
+  const started = performance.now();
+  const name = recipe.name ?? basename(recipeName).replace(/\.ya?ml$/, "");
+  const runDir = options.runDir ?? recipe.output.runDir ?? join("runs", name);
+  mkdirSync(runDir, { recursive: true });
+
+  const dataOptions = { ...recipe.data, ...(options.dataDir ? { dataDir: options.dataDir } : {}) };
+  const data = prepareData(dataOptions, recipe.seed);
+  log(`data: ${data.train.length} train, ${data.validation.length} validation, ${data.test.length} test examples of shape [${data.train.featureShape}]`);
+
+  const resumed = options.resume ? loadCheckpoint(options.resume) : null;
+  const model = resumed?.model ?? modelFromRecipe(recipe.model, recipe.seed, data.train.featureShape, data.train.classCount);
+  const parameters = model.net.parameters();
+  const optimizer = optimizerFromRecipe(recipe.optimizer, parameters);
+  const stepsPerEpoch = recipe.data.dropLast ? Math.floor(data.train.length / recipe.data.batchSize) : Math.ceil(data.train.length / recipe.data.batchSize);
+  const total = totalSteps(recipe, data.train);
+  const trainer = new Trainer({
+    model, optimizer, train: data.train,
+    validation: data.validation.length > 0 ? data.validation : undefined,
+    batchSize: recipe.data.batchSize,
+    epochs: recipe.train.epochs ?? Math.ceil(total / stepsPerEpoch),
+    steps: recipe.train.steps,
+    seed: recipe.seed,
+    schedule: scheduleFromRecipe(recipe.schedule, total, stepsPerEpoch),
+    gradClipNorm: recipe.optimizer.gradClip,
+    weightClip: recipe.optimizer.weightClip,
+    earlyStopping: recipe.train.earlyStopping,
+    evalEvery: recipe.train.evalEvery,
+    hooks: options.hooks,
+    onStep: options.onStep,
+    onEpochStart: options.onEpochStart,
+  });
+  if (resumed) {
+    trainer.setState(loadTrainingState(resumed.path, resumed.step, optimizer));
+    log(`resumed from ${resumed.path} at epoch ${trainer.epoch}, step ${trainer.step}`);
+  }
+  log(`model ${model.spec.preset}:\n${model.net.summary()}`);
+
+  const metricsPath = join(runDir, "metrics.jsonl");
+  if (!options.resume) writeFileSync(metricsPath, "");
+  let checkpoint = "";
+  const save = (file: string, metrics?: Record<string, number>) => {
+    const path = join(runDir, file);
+    saveCheckpoint(path, model, { recipe, normalizer: data.normalizer, step: trainer.step, epoch: trainer.epoch, seed: recipe.seed, metrics },
+      { optimizer, trainer: trainer.getState() });
+    checkpoint = path;
+  };
+  const epochSeconds: number[] = [];
+  trainer.options.onEpochEnd = (s) => {
+    epochSeconds.push(s.seconds);
+    appendFileSync(metricsPath, JSON.stringify({ ...s, time: new Date().toISOString() }) + "\n");
+    options.onEpochEnd?.(s);
+    const every = recipe.output.checkpointEvery;
+    if (every > 0 && s.epoch % every === 0) save(`epoch-${s.epoch}.safetensors`);
+  };
+  trainer.fit();
+
+  const test: Evaluation = trainer.evaluate(data.test);
+  const counts = countParameters(model.net.parameters());
+  const metrics = { test_accuracy: test.accuracy, test_loss: test.loss };
+  save("final.safetensors", metrics);
+  appendFileSync(metricsPath, JSON.stringify({ final: true, step: trainer.step, ...metrics }) + "\n");
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    name,
+    ...metrics,
+    params_total: counts.total,
+    params_nonzero: counts.nonzero,
+    sparsity: 1 - counts.nonzero / counts.total,
+    epochs: trainer.epoch,
+    steps: trainer.step,
+    seconds,
+    seconds_per_epoch: epochSeconds.length ? epochSeconds.reduce((a, b) => a + b, 0) / epochSeconds.length : 0,
+    checkpoint,
+    run_dir: runDir,
+    confusion: test.confusion,
+  };
+}
