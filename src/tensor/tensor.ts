@@ -198,8 +198,6 @@ export function clone(t: Tensor): Tensor {
   return c;
 }
 
-type Keepable = Tensor | readonly Keepable[] | { readonly [key: string]: Keepable } | number | string | boolean | null | undefined | void;
-
 function collectTensors(value: unknown, into: Set<Tensor>, depth = 0): void {
   if (depth > 4 || value === null || typeof value !== "object") return;
   if (value instanceof Tensor) {
@@ -214,7 +212,7 @@ function collectTensors(value: unknown, into: Set<Tensor>, depth = 0): void {
  * Runs `fn`, then disposes every tensor created during it except those it returns (found in
  * arrays and plain objects) and those passed to `keep`. Returned tensors move to the enclosing scope.
  */
-export function tidy<T extends Keepable>(fn: () => T): T {
+export function tidy<T>(fn: () => T): T {
   const scope = new Set<Tensor>();
   scopes.push(scope);
   let result: T;
