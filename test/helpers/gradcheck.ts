@@ -8,7 +8,7 @@ import { tensor, type Tensor, tidy } from "../../src/tensor/tensor.js";
 export interface GradcheckCase {
   /** Input shapes; inputs are drawn uniformly from [low, high) unless `inputs` is given. */
   shapes: number[][];
-  inputs?: number[][];
+  inputs?: (readonly number[] | undefined)[];
   low?: number;
   high?: number;
   /** Indices of inputs that take no gradient (e.g. labels). */
