@@ -28,6 +28,7 @@ export function trainCommand(recipePath: string, options: TrainCommandOptions): 
       progress.log(`epoch ${s.epoch}: train loss ${s.trainLoss.toFixed(4)}, train acc ${(100 * s.trainAccuracy).toFixed(2)}%${val}, lr ${s.lr.toPrecision(3)}, ${s.seconds.toFixed(1)} s/epoch`);
     },
   });
+  progress.log(`confusion matrix on the test set (rows: true class, columns: predicted):\n${summary.confusion.map((r) => r.map((v) => String(v).padStart(6)).join("")).join("\n")}`);
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
   progress.log(
     `test accuracy ${pct(summary.test_accuracy)}, test loss ${summary.test_loss.toFixed(4)}; ` +

@@ -94,8 +94,8 @@ export function buildModel(spec: ModelSpec): Model {
       conv(20, 50);
       layers.push(new Pool2d("max", { kernel: 2 }));
       layers.push(new Flatten());
-      const [c, h, w] = new Sequential(layers).outputShape(spec.inputShape);
-      linear(c * h * w, 500);
+      const [flat] = new Sequential(layers).outputShape(spec.inputShape); // 50·4·4 = 800 for 28×28 input
+      linear(flat, 500);
       layers.push(activationLayer(act));
       if (spec.dropout) layers.push(new Dropout(spec.dropout));
       linear(500, spec.classes);

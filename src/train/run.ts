@@ -113,7 +113,7 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
   const counts = countParameters(model.net.parameters());
   const metrics = { test_accuracy: test.accuracy, test_loss: test.loss };
   save("final.safetensors", metrics);
-  appendFileSync(metricsPath, JSON.stringify({ final: true, step: trainer.step, ...metrics }) + "\n");
+  appendFileSync(metricsPath, JSON.stringify({ final: true, step: trainer.step, ...metrics, confusion: test.confusion }) + "\n");
   const seconds = (performance.now() - started) / 1000;
   return {
     name,
