@@ -72,6 +72,8 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
     model, optimizer, train: data.train,
     validation: data.validation.length > 0 ? data.validation : undefined,
     batchSize: recipe.data.batchSize,
+    shuffle: recipe.data.shuffle,
+    dropLast: recipe.data.dropLast,
     epochs: recipe.train.epochs ?? Math.ceil(total / stepsPerEpoch),
     steps: recipe.train.steps,
     seed: recipe.seed,

@@ -3,7 +3,6 @@ import { backward } from "../autograd/engine.js";
 import { crossEntropy } from "../autograd/ops/loss.js";
 import { argmax } from "../autograd/ops/reduce.js";
 import type { Model } from "../nn/presets.js";
-import type { NamedParameter } from "../nn/sequential.js";
 import { clipGradNorm, clipWeights } from "../optim/clip.js";
 import type { Optimizer } from "../optim/optimizer.js";
 import { applySchedule, type Schedule } from "../optim/schedules.js";
@@ -27,6 +26,9 @@ export interface TrainerOptions {
   /** Learning-rate schedule evaluated at every step (t = steps done). */
   schedule?: Schedule;
   labelSmoothing?: number;
+  /** Reshuffle every epoch (default true) and drop a short last batch (default false). */
+  shuffle?: boolean;
+  dropLast?: boolean;
   gradClipNorm?: number;
   weightClip?: number;
   /** Evaluate on the validation set every N epochs (and after the last). Default 1. */
@@ -53,7 +55,6 @@ export interface TrainerState {
 export class TrainingDivergedError extends Error {}
 
 export class Trainer {
-  readonly parameters: NamedParameter[];
   epoch = 0;
   step = 0;
   private bestMetric: number | null = null;
@@ -68,15 +69,19 @@ export class Trainer {
     if (train.featureSize !== inputSize) {
       throw new RangeError(`train: the data has ${train.featureSize} features per example, the model expects ${inputSize} ([${model.inputShape}])`);
     }
-    this.parameters = model.net.parameters();
     // One batch tensor for the whole run: no allocation per batch.
     this.batchX = keep(empty([batchSize, train.featureSize]));
-    this.trainBatches = new BatchLoader(train, { batchSize, shuffleSeed: options.seed });
+    this.trainBatches = new BatchLoader(train, {
+      batchSize,
+      shuffleSeed: options.shuffle === false ? undefined : options.seed,
+      dropLast: options.dropLast,
+    });
   }
 
+  // Parameters are listed afresh: a sparsity method may have replaced a sparse weight's structure.
   private hookContext(loss?: number): HookContext {
     const { model, optimizer } = this.options;
-    return { model, parameters: this.parameters, optimizer, step: this.step, epoch: this.epoch, loss };
+    return { model, parameters: model.net.parameters(), optimizer, step: this.step, epoch: this.epoch, loss };
   }
 
   /** Copies a batch into the heap tensor (a view of its first rows for a short last batch). */
