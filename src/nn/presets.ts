@@ -1,4 +1,8 @@
-// Named model architectures (LeNet-300-100, LeNet-5 Caffe variant, configurable MLP), any layer optionally sparse.
+// Named model architectures (LeNet-300-100, LeNet-5 Caffe variant, configurable MLP), any weight layer optionally sparse.
+//
+// A preset is first planned as plain layer descriptions (so that sparsity methods can size
+// per-layer densities without building anything, which matters when the dense twin would not fit
+// in memory), then built.
 import { Rng } from "../tensor/rng.js";
 import { Dropout, Flatten, GELU, LeakyReLU, ReLU, Sigmoid, Tanh } from "./activations.js";
 import { BatchNorm } from "./batch-norm.js";
@@ -8,6 +12,13 @@ import { Linear } from "./linear.js";
 import { Pool2d } from "./pool.js";
 import { Sequential } from "./sequential.js";
 import { SparseLinear } from "./sparse-linear.js";
+
+/** A weight layer of a planned model: index in the Sequential and PyTorch weight shape ([out, in] or [Cout, Cin, k, k]). */
+export interface WeightLayerShape {
+  index: number;
+  kind: "Linear" | "Conv2d";
+  shape: number[];
+}
 
 export type ActivationName = "relu" | "leaky-relu" | "tanh" | "sigmoid" | "gelu";
 
@@ -33,6 +44,66 @@ export interface Model {
   spec: ModelSpec;
 }
 
+/** A layer before it is built. */
+export type LayerPlan =
+  | { kind: "linear"; inFeatures: number; outFeatures: number }
+  | { kind: "conv"; inChannels: number; outChannels: number; kernel: number }
+  | { kind: "activation"; name: ActivationName }
+  | { kind: "batchnorm"; channels: number; spatial: boolean }
+  | { kind: "dropout"; p: number }
+  | { kind: "maxpool"; kernel: number }
+  | { kind: "flatten" };
+
+/** The layers of a preset, in order, without building them. */
+export function planModel(spec: ModelSpec): LayerPlan[] {
+  const plan: LayerPlan[] = [];
+  const act = spec.activation ?? "relu";
+  const flatSize = spec.inputShape.reduce((a, b) => a * b, 1);
+  const mlp = (widths: number[]) => {
+    let inF = flatSize;
+    for (const w of widths) {
+      plan.push({ kind: "linear", inFeatures: inF, outFeatures: w });
+      if (spec.batchNorm) plan.push({ kind: "batchnorm", channels: w, spatial: false });
+      plan.push({ kind: "activation", name: act });
+      if (spec.dropout) plan.push({ kind: "dropout", p: spec.dropout });
+      inF = w;
+    }
+    plan.push({ kind: "linear", inFeatures: inF, outFeatures: spec.classes });
+  };
+  switch (spec.preset) {
+    case "lenet-300-100":
+      mlp([300, 100]);
+      break;
+    case "mlp":
+      if (!spec.widths || spec.widths.length === 0) throw new RangeError('model "mlp" needs widths, e.g. [1000, 1000]');
+      mlp(spec.widths);
+      break;
+    case "lenet-5": {
+      if (spec.inputShape.length !== 3) throw new RangeError(`model "lenet-5" needs image input [C, H, W], got [${spec.inputShape}]`);
+      const [c, h, w] = spec.inputShape;
+      // Two valid 5×5 convolutions, each followed by 2×2 max pooling.
+      const side = (n: number) => Math.floor((Math.floor((n - 4) / 2) - 4) / 2);
+      if (side(h) < 1 || side(w) < 1) throw new RangeError(`model "lenet-5": input ${h}×${w} is too small (needs at least 16×16)`);
+      plan.push({ kind: "conv", inChannels: c, outChannels: 20, kernel: 5 }, { kind: "maxpool", kernel: 2 });
+      plan.push({ kind: "conv", inChannels: 20, outChannels: 50, kernel: 5 }, { kind: "maxpool", kernel: 2 }, { kind: "flatten" });
+      plan.push({ kind: "linear", inFeatures: 50 * side(h) * side(w), outFeatures: 500 }, { kind: "activation", name: act });
+      if (spec.dropout) plan.push({ kind: "dropout", p: spec.dropout });
+      plan.push({ kind: "linear", inFeatures: 500, outFeatures: spec.classes });
+      break;
+    }
+  }
+  return plan;
+}
+
+/** Index and PyTorch weight shape of every weight layer of a plan. */
+export function weightLayerShapes(plan: LayerPlan[]): WeightLayerShape[] {
+  return plan.flatMap((l, index): WeightLayerShape[] => {
+    if (l.kind === "linear") return [{ index, kind: "Linear", shape: [l.outFeatures, l.inFeatures] }];
+    if (l.kind === "conv") return [{ index, kind: "Conv2d", shape: [l.outChannels, l.inChannels, l.kernel, l.kernel] }];
+    return [];
+  });
+}
+
 function activationLayer(name: ActivationName): Layer {
   switch (name) {
     case "relu": return new ReLU();
@@ -45,70 +116,30 @@ function activationLayer(name: ActivationName): Layer {
 
 /** Builds the model a spec describes, with weights drawn from streams named after each layer. */
 export function buildModel(spec: ModelSpec): Model {
-  const root = new Rng(spec.seed, "model/init");
-  const layers: Layer[] = [];
+  const plan = planModel(spec);
   const sparse = spec.sparse ?? {};
-  const used = new Set<string>();
-  const density = (index: number): number | undefined => {
-    const d = sparse[String(index)];
-    if (d !== undefined) used.add(String(index));
-    return d;
-  };
-  const rngFor = (index: number) => root.fork(`layers.${index}`);
-  const linear = (inF: number, outF: number) => {
-    const i = layers.length;
-    const d = density(i);
-    layers.push(d === undefined ? new Linear(inF, outF, { rng: rngFor(i) }) : SparseLinear.random(inF, outF, d, { rng: rngFor(i) }));
-  };
-  const act = spec.activation ?? "relu";
-  const flatSize = spec.inputShape.reduce((a, b) => a * b, 1);
-
-  const mlp = (widths: number[]) => {
-    let inF = flatSize;
-    for (const w of widths) {
-      linear(inF, w);
-      if (spec.batchNorm) layers.push(new BatchNorm(w, false));
-      layers.push(activationLayer(act));
-      if (spec.dropout) layers.push(new Dropout(spec.dropout));
-      inF = w;
-    }
-    linear(inF, spec.classes);
-  };
-
-  switch (spec.preset) {
-    case "lenet-300-100":
-      mlp([300, 100]);
-      break;
-    case "mlp":
-      if (!spec.widths || spec.widths.length === 0) throw new RangeError('model "mlp" needs widths, e.g. [1000, 1000]');
-      mlp(spec.widths);
-      break;
-    case "lenet-5": {
-      if (spec.inputShape.length !== 3) throw new RangeError(`model "lenet-5" needs image input [C, H, W], got [${spec.inputShape}]`);
-      const conv = (cin: number, cout: number) => {
-        const i = layers.length;
-        layers.push(new Conv2d(cin, cout, { kernel: 5, density: density(i), rng: rngFor(i) }));
-      };
-      conv(spec.inputShape[0], 20);
-      layers.push(new Pool2d("max", { kernel: 2 }));
-      conv(20, 50);
-      layers.push(new Pool2d("max", { kernel: 2 }));
-      layers.push(new Flatten());
-      const [flat] = new Sequential(layers).outputShape(spec.inputShape); // 50·4·4 = 800 for 28×28 input
-      linear(flat, 500);
-      layers.push(activationLayer(act));
-      if (spec.dropout) layers.push(new Dropout(spec.dropout));
-      linear(500, spec.classes);
-      break;
-    }
-  }
+  const weighted = weightLayerShapes(plan).map((l) => String(l.index));
   for (const key of Object.keys(sparse)) {
-    if (!used.has(key)) {
-      const weighted = layers.map((l, i) => (l.parameters().length > 0 ? i : -1)).filter((i) => i >= 0);
-      throw new RangeError(`model.sparse: layer "${key}" is not a weight layer of ${spec.preset} (weight layers: ${weighted.join(", ")})`);
-    }
+    if (!weighted.includes(key)) throw new RangeError(`model.sparse: layer "${key}" is not a weight layer of ${spec.preset} (weight layers: ${weighted.join(", ")})`);
   }
+  const root = new Rng(spec.seed, "model/init");
+  const layers = plan.map((l, i): Layer => {
+    const rng = root.fork(`layers.${i}`);
+    const density = sparse[String(i)];
+    switch (l.kind) {
+      case "linear":
+        return density === undefined ? new Linear(l.inFeatures, l.outFeatures, { rng }) : SparseLinear.random(l.inFeatures, l.outFeatures, density, { rng });
+      case "conv":
+        return new Conv2d(l.inChannels, l.outChannels, { kernel: l.kernel, density, rng });
+      case "activation": return activationLayer(l.name);
+      case "batchnorm": return new BatchNorm(l.channels, l.spatial);
+      case "dropout": return new Dropout(l.p);
+      case "maxpool": return new Pool2d("max", { kernel: l.kernel });
+      case "flatten": return new Flatten();
+    }
+  });
+  const inputShape = spec.preset === "lenet-5" ? spec.inputShape : [spec.inputShape.reduce((a, b) => a * b, 1)];
   const net = new Sequential(layers, spec.seed);
-  net.outputShape(spec.preset === "lenet-5" ? spec.inputShape : [flatSize]);
-  return { net, inputShape: spec.preset === "lenet-5" ? spec.inputShape : [flatSize], spec };
+  net.outputShape(inputShape);
+  return { net, inputShape, spec };
 }

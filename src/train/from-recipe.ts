@@ -14,6 +14,11 @@ import type { ModelConfig, OptimizerConfig, Recipe, ScheduleConfig, ScheduleStep
 
 /** The model a recipe describes for data of the given example shape and class count. */
 export function modelFromRecipe(config: ModelConfig, seed: number, featureShape: number[], classes: number): Model {
+  return buildModel(modelSpecFromRecipe(config, seed, featureShape, classes));
+}
+
+/** The model description of a recipe (layers to build sparse included), without building it. */
+export function modelSpecFromRecipe(config: ModelConfig, seed: number, featureShape: number[], classes: number): ModelSpec {
   const sparse: Record<string, number> = {};
   for (const [key, value] of Object.entries(config.sparse)) sparse[key.replace(/^layers\./, "")] = value.density;
   const spec: ModelSpec = {
@@ -27,7 +32,7 @@ export function modelFromRecipe(config: ModelConfig, seed: number, featureShape:
     sparse,
     seed,
   };
-  return buildModel(spec);
+  return spec;
 }
 
 /** The optimizer of a recipe over the model's parameters, grouped by the first matching `paramGroups` pattern. */

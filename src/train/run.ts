@@ -4,7 +4,10 @@ import { basename, join } from "node:path";
 import { prepareData } from "../data/prepare.js";
 import { loadCheckpoint, loadTrainingState, saveCheckpoint } from "../io/checkpoint.js";
 import type { Recipe } from "../recipe/schema.js";
-import { modelFromRecipe, optimizerFromRecipe, scheduleFromRecipe, totalSteps } from "./from-recipe.js";
+import { buildModel, planModel, weightLayerShapes } from "../nn/presets.js";
+import type { SparsityContext } from "../sparse/method.js";
+import { resolveSparsity } from "../sparse/registry.js";
+import { modelSpecFromRecipe, optimizerFromRecipe, scheduleFromRecipe, totalSteps } from "./from-recipe.js";
 import type { EpochSummary, TrainerHooks } from "./hooks.js";
 import type { Evaluation } from "./evaluate.js";
 import { Trainer } from "./trainer.js";
@@ -62,12 +65,26 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
   const data = prepareData(dataOptions, recipe.seed);
   log(`data: ${data.train.length} train, ${data.validation.length} validation, ${data.test.length} test examples of shape [${data.train.featureShape}]`);
 
-  const resumed = options.resume ? loadCheckpoint(options.resume) : null;
-  const model = resumed?.model ?? modelFromRecipe(recipe.model, recipe.seed, data.train.featureShape, data.train.classCount);
-  const parameters = model.net.parameters();
-  const optimizer = optimizerFromRecipe(recipe.optimizer, parameters);
   const stepsPerEpoch = recipe.data.dropLast ? Math.floor(data.train.length / recipe.data.batchSize) : Math.ceil(data.train.length / recipe.data.batchSize);
   const total = totalSteps(recipe, data.train);
+  const sparsity = resolveSparsity(recipe.sparsity as { method: string } | undefined);
+  const context: SparsityContext = {
+    seed: recipe.seed, train: data.train, stepsPerEpoch, totalSteps: total, batchSize: recipe.data.batchSize, runDir, log,
+  };
+
+  const resumed = options.resume ? loadCheckpoint(options.resume) : null;
+  let model = resumed?.model;
+  if (model === undefined) {
+    const spec = modelSpecFromRecipe(recipe.model, recipe.seed, data.train.featureShape, data.train.classCount);
+    if (sparsity?.method.layerDensities) {
+      const densities = sparsity.method.layerDensities(sparsity.config, weightLayerShapes(planModel(spec)), context);
+      spec.sparse = { ...spec.sparse, ...densities };
+    }
+    model = buildModel(spec);
+    sparsity?.method.prepareModel?.(sparsity.config, model, context);
+  }
+  const optimizer = optimizerFromRecipe(recipe.optimizer, model.net.parameters());
+  const hooks = [...(options.hooks ?? []), ...(sparsity?.method.hooks?.(sparsity.config, model, optimizer, context) ?? [])];
   const trainer = new Trainer({
     model, optimizer, train: data.train,
     validation: data.validation.length > 0 ? data.validation : undefined,
@@ -82,7 +99,7 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
     weightClip: recipe.optimizer.weightClip,
     earlyStopping: recipe.train.earlyStopping,
     evalEvery: recipe.train.evalEvery,
-    hooks: options.hooks,
+    hooks,
     onStep: options.onStep,
     onEpochStart: options.onEpochStart,
   });
@@ -110,6 +127,10 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
     if (every > 0 && s.epoch % every === 0) save(`epoch-${s.epoch}.safetensors`);
   };
   trainer.fit();
+  if (sparsity?.method.finish) {
+    sparsity.method.finish(sparsity.config, model, context);
+    log(`${sparsity.config.method}: finished; model now:\n${model.net.summary()}`);
+  }
 
   const test: Evaluation = trainer.evaluate(data.test);
   const counts = countParameters(model.net.parameters());
