@@ -220,3 +220,33 @@ export function loadTrainingState(checkpointPath: string, step: number, optimize
   }
   return parseJson<TrainerState>(metadata, "trainer", path);
 }
+
+/**
+ * Copies the weights of the checkpoint at `path` into `model` (same architecture, matched by name):
+ * dense into dense; a sparse weight of the checkpoint into a sparse layer (structure and values), or
+ * scattered into a dense layer. Used to start pruning from a trained dense model.
+ */
+export function loadWeightsInto(model: Model, path: string): void {
+  const source = loadCheckpoint(path);
+  const from = new Map(source.model.net.parameters().map((p) => [p.name, p]));
+  for (const p of model.net.parameters()) {
+    const q = from.get(p.name);
+    if (q === undefined) throw new Error(`${path}: has no parameter ${p.name} (it holds ${[...from.keys()].join(", ")})`);
+    if (p.sparse) {
+      if (!q.sparse || q.sparse.rows !== p.sparse.rows || q.sparse.cols !== p.sparse.cols || !hasSparseWeight(p.layer)) {
+        throw new Error(`${path}: ${p.name} must be a ${p.sparse.rows}×${p.sparse.cols} sparse weight to start a sparse layer from it`);
+      }
+      p.layer.setSparseWeight(q.sparse.clone());
+      continue;
+    }
+    const values = q.sparse ? q.sparse.toDense() : q.tensor;
+    if (values.size !== p.tensor.size) {
+      throw new Error(`${path}: ${p.name} has ${values.size} values, the model expects ${p.tensor.size} (shape [${p.tensor.shape}])`);
+    }
+    p.tensor.data.set(values.data);
+  }
+  for (const b of model.net.buffers()) {
+    const q = source.model.net.buffers().find((x) => x.name === b.name);
+    if (q) b.tensor.data.set(q.tensor.data);
+  }
+}

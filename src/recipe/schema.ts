@@ -45,6 +45,7 @@ export const dataSchema = z.discriminatedUnion("dataset", [mnistDataset, fashion
 const layerKey = z.string().regex(/^(\d+|layers\.\d+)$/, { error: 'expected a layer index ("0") or name ("layers.0")' });
 
 const modelCommon = {
+  initFrom: text().optional().describe("Start from the weights of this checkpoint (same architecture), e.g. a dense model to prune."),
   activation: oneOf(["relu", "leaky-relu", "tanh", "sigmoid", "gelu"]).default("relu"),
   dropout: fraction().default(0),
   sparse: z.record(layerKey, section({ density: density() }))

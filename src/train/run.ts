@@ -2,7 +2,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { prepareData } from "../data/prepare.js";
-import { loadCheckpoint, loadTrainingState, saveCheckpoint } from "../io/checkpoint.js";
+import { loadCheckpoint, loadTrainingState, loadWeightsInto, saveCheckpoint } from "../io/checkpoint.js";
 import type { Recipe } from "../recipe/schema.js";
 import { buildModel, planModel, weightLayerShapes } from "../nn/presets.js";
 import type { SparsityContext } from "../sparse/method.js";
@@ -81,6 +81,10 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
       spec.sparse = { ...spec.sparse, ...densities };
     }
     model = buildModel(spec);
+    if (recipe.model.initFrom !== undefined) {
+      loadWeightsInto(model, recipe.model.initFrom);
+      log(`model: weights from ${recipe.model.initFrom}`);
+    }
     sparsity?.method.prepareModel?.(sparsity.config, model, context);
   }
   const optimizer = optimizerFromRecipe(recipe.optimizer, model.net.parameters());

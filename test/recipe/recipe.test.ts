@@ -116,7 +116,7 @@ test("unknown keys at any level name the key, suggest a close one and list the a
   ]);
   // A key valid for one preset is unknown for another.
   assert.deepEqual(errorsOf("model:\n  preset: lenet-5\n  widths: [10]\n"), [
-    'recipes/x.yaml:3:3: model.widths: unknown key "widths"; allowed here: preset, activation, dropout, sparse',
+    'recipes/x.yaml:3:3: model.widths: unknown key "widths"; allowed here: preset, initFrom, activation, dropout, sparse',
   ]);
   assert.deepEqual(errorsOf("train:\n  earlyStopping: {patience: 2, Metric: val_loss}\n"), [
     'recipes/x.yaml:2:32: train.earlyStopping.Metric: unknown key "Metric" (did you mean "metric"?); allowed here: patience, metric, minDelta',
