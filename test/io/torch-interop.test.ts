@@ -1,0 +1,35 @@
+// PyTorch opens our checkpoints: the system python3 with Debian's python3-torch loads a dense and a sparse model with load_state_dict(strict=True) and computes the same logits.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { noGrad } from "../../src/autograd/engine.js";
+import { saveCheckpoint } from "../../src/io/checkpoint.js";
+import { buildModel } from "../../src/nn/presets.js";
+import { Rng } from "../../src/tensor/rng.js";
+import { tensor } from "../../src/tensor/tensor.js";
+import { repoRoot } from "../helpers/paths.js";
+
+const script = join(repoRoot(), "scripts", "torch", "load_checkpoint.py");
+const python = "/usr/bin/python3"; // Debian's python3-torch installs for the system interpreter
+const torchAvailable = spawnSync(python, ["-c", "import torch"]).status === 0;
+
+test("PyTorch loads our checkpoints (dense and CSR weights) with strict load_state_dict and gets the same logits", { skip: torchAvailable ? false : "the system python3 cannot import torch (apt-get install python3-torch)" }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "torch-"));
+  const rng = new Rng(9, "inputs");
+  const inputs = Array.from({ length: 3 }, () => Array.from({ length: 784 }, () => rng.normal()));
+  writeFileSync(join(dir, "inputs.json"), JSON.stringify(inputs));
+  for (const sparse of [{}, { "0": 0.1, "2": 0.3 }]) {
+    const model = buildModel({ preset: "lenet-300-100", inputShape: [1, 28, 28], classes: 10, seed: 4, sparse });
+    const path = join(dir, `model-${Object.keys(sparse).length}.safetensors`);
+    saveCheckpoint(path, model, { step: 0, epoch: 0, seed: 4 });
+    const r = spawnSync(python, [script, path, join(dir, "inputs.json")], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { keys: string[]; logits: number[][] };
+    assert.deepEqual(out.keys, ["layers.0.bias", "layers.0.weight", "layers.2.bias", "layers.2.weight", "layers.4.bias", "layers.4.weight"]);
+    const ours = noGrad(() => model.net.eval().forward(tensor(inputs.flat(), [3, 784])).toArray());
+    out.logits.flat().forEach((v, i) => assert.ok(Math.abs(v - ours[i]) < 1e-4, `logit ${i}: torch ${v}, ours ${ours[i]}`));
+  }
+});
