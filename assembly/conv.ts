@@ -312,16 +312,14 @@ export function batchNormStats(n: i32, c: i32, hw: i32, x: usize, mean: usize, v
 export function batchNormForward(n: i32, c: i32, hw: i32, x: usize, mean: usize, invstd: usize, gamma: usize, beta: usize, out: usize): void {
   for (let ni = 0; ni < n; ni++) {
     for (let ci = 0; ci < c; ci++) {
+      // (x − μ)·scale + β rather than x·scale + (β − μ·scale): no cancellation when |μ| ≫ σ.
+      const m = load<f32>(f32At(mean, ci)), b = load<f32>(f32At(beta, ci));
       const scale = load<f32>(f32At(gamma, ci)) * load<f32>(f32At(invstd, ci));
-      const shift = load<f32>(f32At(beta, ci)) - load<f32>(f32At(mean, ci)) * scale;
-      const vs = f32x4.splat(scale), vt = f32x4.splat(shift);
+      const m4 = f32x4.splat(m), scale4 = f32x4.splat(scale), b4 = f32x4.splat(b);
       const src = f32At(x, (ni * c + ci) * hw), dst = f32At(out, (ni * c + ci) * hw);
       let i = 0;
-      for (; i + 4 <= hw; i += 4) {
-        const o = <usize>i << 2;
-        v128.store(dst + o, f32x4.add(f32x4.mul(v128.load(src + o), vs), vt));
-      }
-      for (; i < hw; i++) store<f32>(f32At(dst, i), load<f32>(f32At(src, i)) * scale + shift);
+      for (; i + 4 <= hw; i += 4) v128.store(f32At(dst, i), f32x4.add(f32x4.mul(f32x4.sub(v128.load(f32At(src, i)), m4), scale4), b4));
+      for (; i < hw; i++) store<f32>(f32At(dst, i), (load<f32>(f32At(src, i)) - m) * scale + b);
     }
   }
 }

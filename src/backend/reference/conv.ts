@@ -196,10 +196,10 @@ export function batchNormForward(n: number, c: number, hw: number, x: number, me
   const f = heapF32();
   for (let ni = 0; ni < n; ni++) {
     for (let ci = 0; ci < c; ci++) {
+      const m = f[(mean >> 2) + ci], b = f[(beta >> 2) + ci];
       const scale = f[(gamma >> 2) + ci] * f[(invstd >> 2) + ci];
-      const shift = f[(beta >> 2) + ci] - f[(mean >> 2) + ci] * scale;
       const base = (ni * c + ci) * hw;
-      for (let i = 0; i < hw; i++) f[(out >> 2) + base + i] = f[(x >> 2) + base + i] * scale + shift;
+      for (let i = 0; i < hw; i++) f[(out >> 2) + base + i] = (f[(x >> 2) + base + i] - m) * scale + b;
     }
   }
 }
