@@ -5,7 +5,7 @@
 // transposes at its boundaries; `Sequential` keeps runs of sparse layers feature-major instead.
 import { activate, biasActivation } from "../autograd/ops/activation.js";
 import { transpose } from "../autograd/ops/shape.js";
-import { sparseMatmul } from "../autograd/ops/sparse-matmul.js";
+import { sparseMatmul, type GradientProbe } from "../autograd/ops/sparse-matmul.js";
 import { fillUniform } from "../tensor/init.js";
 import { Rng } from "../tensor/rng.js";
 import { SparseMatrix } from "../tensor/sparse-matrix.js";
@@ -23,6 +23,12 @@ export class SparseLinear implements FusableLayer {
   /** The CSR weight (out × in). Its `values` tensor is the trainable parameter. */
   weight: SparseMatrix;
   readonly bias: Tensor | null;
+  /**
+   * Off (null) unless a dynamic sparsity method arms it for one step: called in backward with the
+   * feature-major input x (in, B) and output gradient dY (out, B), from which RigL computes the
+   * dense weight gradient dY·Xᵀ in row chunks.
+   */
+  growthProbe: GradientProbe | null = null;
 
   /**
    * A layer with `weight` as its structure and values. Use `SparseLinear.random` for a new layer
@@ -82,7 +88,7 @@ export class SparseLinear implements FusableLayer {
     if (x.rank !== 2 || x.shape[0] !== this.inFeatures) {
       throw new RangeError(`${this.describe()}: input ${formatShape(x.shape)} (feature-major) must be [${this.inFeatures}, batch]`);
     }
-    const y = sparseMatmul(this.weight, x); // (out, B)
+    const y = sparseMatmul(this.weight, x, this.growthProbe); // (out, B)
     return this.bias ? biasActivation(y, this.bias, activation, slope, "feature-major") : activate(y, activation, slope);
   }
 

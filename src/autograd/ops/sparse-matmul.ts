@@ -7,8 +7,14 @@ import type { SparseMatrix } from "../../tensor/sparse-matrix.js";
 import { empty, formatShape, type Tensor } from "../../tensor/tensor.js";
 import { record } from "../engine.js";
 
-/** Y = W·X: W is M×K sparse, x is (K, B) feature-major; returns (M, B). Gradients flow to `w.values` and `x`. */
-export function sparseMatmul(w: SparseMatrix, x: Tensor): Tensor {
+/** Sees the input x (K, B) and the output gradient dY (M, B) during backward; RigL reads |dY·Xᵀ| from them. */
+export type GradientProbe = (x: Tensor, dy: Tensor) => void;
+
+/**
+ * Y = W·X: W is M×K sparse, x is (K, B) feature-major; returns (M, B). Gradients flow to `w.values`
+ * and `x`. An optional `probe` is called in backward with x and dY (off by default: no cost).
+ */
+export function sparseMatmul(w: SparseMatrix, x: Tensor, probe: GradientProbe | null = null): Tensor {
   w.assertAlive();
   x.assertAlive();
   if (x.rank !== 2 || x.shape[0] !== w.cols) {
@@ -26,6 +32,7 @@ export function sparseMatmul(w: SparseMatrix, x: Tensor): Tensor {
   return record("sparseMatmul", y, [values, x], (dy) => {
     // The structure may not change between forward and backward: the kernels read it again here.
     w.assertAlive();
+    probe?.(x, dy);
     let dvalues: Tensor | null = null;
     if (values.requiresGrad) {
       dvalues = empty([w.nnz]);
