@@ -1,31 +1,32 @@
+// conv2d (and sparseConv2d) against a float64 loop reference and finite differences, on both kernel backends; shape errors.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { conv2d } from "../../src/autograd/ops/conv.js";
 import { sparseConv2d } from "../../src/autograd/ops/sparse-conv.js";
-import { avgPool2d, maxPool2d } from "../../src/autograd/ops/pool.js";
-import { batchNorm } from "../../src/autograd/ops/batch-norm.js";
-import { setKernelBackend, kernelBackend } from "../../src/backend/kernels.js";
+import { kernelBackend, setKernelBackend } from "../../src/backend/kernels.js";
 import { Rng } from "../../src/tensor/rng.js";
 import { SparseMatrix } from "../../src/tensor/sparse-matrix.js";
-import { full, tensor, zeros } from "../../src/tensor/tensor.js";
+import { zeros } from "../../src/tensor/tensor.js";
 import { gradcheck } from "../helpers/gradcheck.js";
 
-// Float64 reference convolution (cross-correlation, zero padding), NCHW.
-function convRef(x: Float64Array, w: Float64Array, b: Float64Array | null, [n, c, h, wd]: number[], [co, , k]: number[], s: number, p: number): Float64Array {
-  const ho = Math.floor((h + 2 * p - k) / s) + 1, wo = Math.floor((wd + 2 * p - k) / s) + 1;
+type Pair = [number, number];
+
+/** Float64 cross-correlation with zero padding, NCHW: out[n][o][i][j] = b[o] + Σ x[n][c][i·sh − ph + ki][j·sw − pw + kj]·w[o][c][ki][kj]. */
+function convRef(x: Float64Array, w: Float64Array, b: Float64Array | null, [n, c, h, wd]: number[], [co, , kh, kw]: number[], [sh, sw]: Pair, [ph, pw]: Pair): Float64Array {
+  const ho = Math.floor((h + 2 * ph - kh) / sh) + 1, wo = Math.floor((wd + 2 * pw - kw) / sw) + 1;
   const out = new Float64Array(n * co * ho * wo);
   for (let ni = 0; ni < n; ni++) for (let o = 0; o < co; o++) for (let i = 0; i < ho; i++) for (let j = 0; j < wo; j++) {
     let sum = b ? b[o] : 0;
-    for (let ci = 0; ci < c; ci++) for (let ki = 0; ki < k; ki++) for (let kj = 0; kj < k; kj++) {
-      const ih = i * s - p + ki, iw = j * s - p + kj;
-      if (ih >= 0 && ih < h && iw >= 0 && iw < wd) sum += x[((ni * c + ci) * h + ih) * wd + iw] * w[((o * c + ci) * k + ki) * k + kj];
+    for (let ci = 0; ci < c; ci++) for (let ki = 0; ki < kh; ki++) for (let kj = 0; kj < kw; kj++) {
+      const ih = i * sh - ph + ki, iw = j * sw - pw + kj;
+      if (ih >= 0 && ih < h && iw >= 0 && iw < wd) sum += x[((ni * c + ci) * h + ih) * wd + iw] * w[((o * c + ci) * kh + ki) * kw + kj];
     }
     out[((ni * co + o) * ho + i) * wo + j] = sum;
   }
   return out;
 }
 
-function bothBackends(name: string, body: () => void): void {
+function onBothBackends(name: string, body: () => void): void {
   for (const backend of ["wasm", "reference"] as const) {
     test(`${name} [${backend}]`, () => {
       const before = kernelBackend();
@@ -39,19 +40,42 @@ function bothBackends(name: string, body: () => void): void {
   }
 }
 
-bothBackends("conv2d matches a float64 reference and finite differences (stride, padding, bias)", () => {
-  for (const [xs, ws, s, p, bias] of [
-    [[1, 1, 5, 5], [2, 1, 3, 3], 1, 0, true], [[2, 3, 6, 5], [4, 3, 3, 3], 2, 1, false], [[2, 2, 7, 7], [3, 2, 5, 5], 1, 2, true], [[1, 2, 4, 4], [1, 2, 1, 1], 1, 0, true],
-  ] as [number[], number[], number, number, boolean][]) {
+const asPair = (v: number | Pair): Pair => (typeof v === "number" ? [v, v] : v);
+
+onBothBackends("conv2d matches a float64 reference and finite differences (stride, padding, bias)", () => {
+  // [input shape, weight shape, stride, padding, bias]
+  const cases: [number[], number[], number | Pair, number | Pair, boolean][] = [
+    [[1, 1, 5, 5], [2, 1, 3, 3], 1, 0, true],
+    [[1, 1, 5, 5], [2, 1, 3, 3], 1, 0, false],
+    [[2, 3, 6, 5], [4, 3, 3, 3], 2, 1, false],
+    [[2, 3, 7, 7], [3, 3, 3, 3], 2, 1, true],
+    [[2, 2, 7, 7], [3, 2, 5, 5], 1, 2, true],
+    [[1, 2, 4, 4], [1, 2, 1, 1], 1, 0, true],
+    [[1, 3, 5, 9], [2, 3, 3, 2], [2, 1], [1, 0], true],
+    [[3, 1, 3, 3], [2, 1, 3, 3], 1, 0, true],
+  ];
+  for (const [xs, ws, stride, padding, bias] of cases) {
     gradcheck({
       shapes: bias ? [xs, ws, [ws[0]]] : [xs, ws],
-      op: ([x, w, b]) => conv2d(x, w, b, { stride: s, padding: p }),
-      reference: ([x, w, b]) => convRef(x, w, b ?? null, xs, ws, s, p),
+      op: ([x, w, b]) => conv2d(x, w, b, { stride, padding }),
+      reference: ([x, w, b]) => convRef(x, w, b ?? null, xs, ws, asPair(stride), asPair(padding)),
     });
   }
 });
 
-bothBackends("sparseConv2d equals conv2d with the masked filters; gradients at stored positions via finite differences", () => {
+test("conv2d errors name the op, the shapes and what was expected", () => {
+  const w = zeros([4, 3, 3, 3]);
+  assert.throws(() => conv2d(zeros([3, 5, 5]), w), /conv2d: input shape \[3, 5, 5\] must be 4-D \[N, C, H, W\]/);
+  assert.throws(() => conv2d(zeros([1, 3, 5, 5]), zeros([4, 3, 3])), /conv2d: weight shape \[4, 3, 3\] must be 4-D/);
+  assert.throws(() => conv2d(zeros([1, 2, 5, 5]), w), /conv2d: input \[1, 2, 5, 5\] has 2 channels, weight \[4, 3, 3, 3\] expects 3/);
+  assert.throws(() => conv2d(zeros([1, 3, 2, 5]), w), /conv2d: kernel 3×3 is larger than the padded input 2×5/);
+  assert.doesNotThrow(() => conv2d(zeros([1, 3, 2, 5]), w, undefined, { padding: 1 }));
+  assert.throws(() => conv2d(zeros([1, 3, 5, 5]), w, zeros([3])), /conv2d: bias shape \[3\] must be \[4\]/);
+  assert.throws(() => conv2d(zeros([1, 3, 5, 5]), w, undefined, { stride: 0 }), /conv2d: stride must be integers >= 1, got 0/);
+  assert.throws(() => conv2d(zeros([1, 3, 5, 5]), w, undefined, { padding: [1, -1] }), /conv2d: padding must be integers >= 0, got \[1,-1\]/);
+});
+
+onBothBackends("sparseConv2d equals conv2d with the masked filters; gradients at stored positions via finite differences", () => {
   const rng = new Rng(3, "sparse-conv");
   const xs = [2, 3, 6, 6], ws = [4, 3, 3, 3];
   const w = SparseMatrix.random(4, 27, 0.4, rng, (v) => v.data.forEach((_, i, d) => (d[i] = rng.uniform() - 0.5)));
@@ -64,78 +88,8 @@ bothBackends("sparseConv2d equals conv2d with the masked filters; gradients at s
     reference: ([x, values, b]) => {
       const full = new Float64Array(dense.length);
       for (let r = 0; r < 4; r++) for (let q = rowPtr[r]; q < rowPtr[r + 1]; q++) full[r * 27 + colIdx[q]] = values[q];
-      return convRef(x, full, b, xs, ws, 1, 1);
+      return convRef(x, full, b, xs, ws, [1, 1], [1, 1]);
     },
   });
   assert.throws(() => sparseConv2d(zeros([1, 2, 6, 6]), w, 3), /needs a filter matrix with 18 columns, got 4×27/);
-});
-
-function poolRef(x: Float64Array, [n, c, h, w]: number[], k: number, s: number, p: number, mode: "max" | "avg"): Float64Array {
-  const ho = Math.floor((h + 2 * p - k) / s) + 1, wo = Math.floor((w + 2 * p - k) / s) + 1;
-  const out = new Float64Array(n * c * ho * wo);
-  for (let plane = 0; plane < n * c; plane++) for (let i = 0; i < ho; i++) for (let j = 0; j < wo; j++) {
-    let best = -Infinity, sum = 0;
-    for (let ki = 0; ki < k; ki++) for (let kj = 0; kj < k; kj++) {
-      const ih = i * s - p + ki, iw = j * s - p + kj;
-      if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
-      const v = x[plane * h * w + ih * w + iw];
-      best = Math.max(best, v);
-      sum += v;
-    }
-    out[plane * ho * wo + i * wo + j] = mode === "max" ? best : sum / (k * k);
-  }
-  return out;
-}
-
-bothBackends("max and average pooling match float64 references and finite differences", () => {
-  for (const [shape, k, s, p] of [[[1, 1, 4, 4], 2, 2, 0], [[2, 3, 5, 7], 3, 2, 1], [[1, 2, 6, 6], 3, 1, 0]] as [number[], number, number, number][]) {
-    for (const mode of ["max", "avg"] as const) {
-      gradcheck({
-        shapes: [shape],
-        // Distinct, well-separated values: no ties inside a max window.
-        inputs: [Array.from({ length: shape.reduce((a, b) => a * b) }, (_, i) => Math.fround(((i * 37) % 101) / 50 - 1))],
-        op: ([x]) => (mode === "max" ? maxPool2d(x, k, s, p) : avgPool2d(x, k, s, p)),
-        reference: ([x]) => poolRef(x, shape, k, s, p, mode),
-      });
-    }
-  }
-  assert.throws(() => maxPool2d(zeros([1, 1, 2, 2]), 3), /kernel 3×3 is larger than the padded input 2×2/);
-  assert.throws(() => maxPool2d(zeros([2, 2]), 2), /must be 4-D \[N, C, H, W\]/);
-});
-
-function batchNormRef(x: Float64Array, g: Float64Array, b: Float64Array, [n, c, hw]: number[]): Float64Array {
-  const out = new Float64Array(x.length);
-  for (let ci = 0; ci < c; ci++) {
-    let m = 0, v = 0;
-    for (let ni = 0; ni < n; ni++) for (let i = 0; i < hw; i++) m += x[(ni * c + ci) * hw + i];
-    m /= n * hw;
-    for (let ni = 0; ni < n; ni++) for (let i = 0; i < hw; i++) v += (x[(ni * c + ci) * hw + i] - m) ** 2;
-    v /= n * hw;
-    for (let ni = 0; ni < n; ni++) for (let i = 0; i < hw; i++) {
-      const at = (ni * c + ci) * hw + i;
-      out[at] = (g[ci] * (x[at] - m)) / Math.sqrt(v + 1e-5) + b[ci];
-    }
-  }
-  return out;
-}
-
-bothBackends("batch norm (training) matches a float64 reference and finite differences for x, γ and β; running stats follow PyTorch", () => {
-  for (const shape of [[4, 3], [3, 2, 3, 3]]) {
-    const c = shape[1], hw = shape.length === 4 ? shape[2] * shape[3] : 1;
-    gradcheck({
-      shapes: [shape, [c], [c]],
-      op: ([x, g, b]) => batchNorm(x, g, b, zeros([c]), full([c], 1), { training: true }),
-      reference: ([x, g, b]) => batchNormRef(x, g, b, [shape[0], c, hw]),
-      gradTolerance: 3e-2,
-    });
-  }
-  const x = tensor([1, 2, 3, 5], [4, 1]);
-  const rm = zeros([1]), rv = full([1], 1);
-  batchNorm(x, full([1], 1), zeros([1]), rm, rv, { training: true, momentum: 0.1 });
-  assert.ok(Math.abs(rm.data[0] - 0.1 * 2.75) < 1e-6);
-  const unbiased = ((1 - 2.75) ** 2 + (2 - 2.75) ** 2 + (3 - 2.75) ** 2 + (5 - 2.75) ** 2) / 3;
-  assert.ok(Math.abs(rv.data[0] - (0.9 + 0.1 * unbiased)) < 1e-6);
-  // Eval mode uses the running statistics.
-  const y = batchNorm(tensor([2], [1, 1]), full([1], 2), full([1], 1), tensor([1]), tensor([3]), { training: false });
-  assert.ok(Math.abs(y.item() - (2 * (2 - 1)) / Math.sqrt(3 + 1e-5) - 1) < 1e-6);
 });
