@@ -1,7 +1,9 @@
 // batchNorm in training and eval mode against float64 loop references and finite differences, running statistics as PyTorch updates them.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { noGrad } from "../../src/autograd/engine.js";
 import { batchNorm } from "../../src/autograd/ops/batch-norm.js";
+import { heapStats } from "../../src/backend/heap.js";
 import { kernelBackend, setKernelBackend } from "../../src/backend/kernels.js";
 import { full, tensor, zeros } from "../../src/tensor/tensor.js";
 import { gradcheck } from "../helpers/gradcheck.js";
@@ -109,4 +111,13 @@ test("batchNorm errors name the input shape and the expected parameter shape", (
   assert.throws(() => batchNorm(zeros([2, 3]), zeros([4]), c3(), c3(), c3(), { training: true }), /batchNorm: gamma has shape \[4\], expected \[3\] for input \[2, 3\]/);
   assert.throws(() => batchNorm(zeros([2, 3]), c3(), c3(), c3(), zeros([2]), { training: false }), /batchNorm: runningVar has shape \[2\], expected \[3\]/);
   assert.throws(() => batchNorm(zeros([1, 3]), c3(), c3(), c3(), c3(), { training: true }), /batchNorm: training needs more than one value per channel/);
+});
+
+test("batchNorm without gradients keeps no statistics alive", () => {
+  const x = tensor(Array.from({ length: 2 * 3 * 4 }, (_, i) => Math.sin(i)), [2, 3, 2, 2]);
+  const gamma = full([3], 1), beta = zeros([3]), rm = zeros([3]), rv = full([3], 1);
+  const before = heapStats().bytesInUse;
+  const y = noGrad(() => batchNorm(x, gamma, beta, rm, rv, { training: true }));
+  assert.equal(heapStats().bytesInUse - before, 128, "only the output (24 floats, one 128-byte block) stays allocated");
+  y.dispose();
 });

@@ -1,12 +1,14 @@
 // conv2d (and sparseConv2d) against a float64 loop reference and finite differences, on both kernel backends; shape errors.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { noGrad } from "../../src/autograd/engine.js";
 import { conv2d } from "../../src/autograd/ops/conv.js";
 import { sparseConv2d } from "../../src/autograd/ops/sparse-conv.js";
+import { heapStats } from "../../src/backend/heap.js";
 import { kernelBackend, setKernelBackend } from "../../src/backend/kernels.js";
 import { Rng } from "../../src/tensor/rng.js";
 import { SparseMatrix } from "../../src/tensor/sparse-matrix.js";
-import { zeros } from "../../src/tensor/tensor.js";
+import { ones, zeros } from "../../src/tensor/tensor.js";
 import { gradcheck } from "../helpers/gradcheck.js";
 
 type Pair = [number, number];
@@ -73,6 +75,15 @@ test("conv2d errors name the op, the shapes and what was expected", () => {
   assert.throws(() => conv2d(zeros([1, 3, 5, 5]), w, zeros([3])), /conv2d: bias shape \[3\] must be \[4\]/);
   assert.throws(() => conv2d(zeros([1, 3, 5, 5]), w, undefined, { stride: 0 }), /conv2d: stride must be integers >= 1, got 0/);
   assert.throws(() => conv2d(zeros([1, 3, 5, 5]), w, undefined, { padding: [1, -1] }), /conv2d: padding must be integers >= 0, got \[1,-1\]/);
+});
+
+test("conv2d without gradients keeps no patch matrix alive", () => {
+  const x = ones([2, 3, 9, 9]), w = ones([4, 3, 3, 3]);
+  const before = heapStats().bytesInUse;
+  const y = noGrad(() => conv2d(x, w, undefined, { padding: 1 }));
+  // Only the output stays allocated (in a heap block rounded up to 64 bytes).
+  assert.equal(heapStats().bytesInUse - before, Math.ceil((y.size * 4) / 64) * 64);
+  y.dispose();
 });
 
 onBothBackends("sparseConv2d equals conv2d with the masked filters; gradients at stored positions via finite differences", () => {

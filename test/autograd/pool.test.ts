@@ -1,7 +1,9 @@
 // maxPool2d and avgPool2d against float64 loop references and finite differences, on both kernel backends; shape errors.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { noGrad } from "../../src/autograd/engine.js";
 import { avgPool2d, maxPool2d } from "../../src/autograd/ops/pool.js";
+import { heapStats } from "../../src/backend/heap.js";
 import { kernelBackend, setKernelBackend } from "../../src/backend/kernels.js";
 import { Rng } from "../../src/tensor/rng.js";
 import { ones, zeros } from "../../src/tensor/tensor.js";
@@ -85,4 +87,12 @@ test("pooling defaults stride to the kernel and reports bad shapes", () => {
   assert.throws(() => maxPool2d(zeros([1, 1, 2, 2]), 3), /maxPool2d: kernel 3×3 is larger than the padded input 2×2/);
   assert.throws(() => avgPool2d(zeros([2, 2]), 2), /avgPool2d: input shape \[2, 2\] must be 4-D \[N, C, H, W\]/);
   assert.throws(() => maxPool2d(zeros([1, 1, 6, 6]), 2, 2, 2), /maxPool2d: padding 2 must be at most half the kernel 2/);
+});
+
+test("maxPool2d without gradients keeps no argmax alive", () => {
+  const x = ones([2, 3, 8, 8]);
+  const before = heapStats().bytesInUse;
+  const y = noGrad(() => maxPool2d(x, 2));
+  assert.equal(heapStats().bytesInUse - before, y.size * 4, "only the output stays allocated");
+  y.dispose();
 });

@@ -1,7 +1,7 @@
 // Batch normalization over the channel axis of (N, C) or (N, C, H, W), training (batch statistics) or eval (running statistics).
 import { kernels } from "../../backend/kernels.js";
 import { empty, formatShape, type Tensor } from "../../tensor/tensor.js";
-import { record } from "../engine.js";
+import { needsGrad, record } from "../engine.js";
 
 export interface BatchNormOptions {
   training: boolean;
@@ -42,6 +42,11 @@ export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: T
   }
   const out = empty(x.shape);
   kernels.batchNormForward(n, c, hw, x.ptr, mean.ptr, invstd.ptr, gamma.ptr, beta.ptr, out.ptr);
+  if (!needsGrad([x, gamma, beta])) {
+    mean.dispose();
+    invstd.dispose();
+    return out;
+  }
   return record("batchNorm", out, [x, gamma, beta], (dy) => {
     const dx = empty(x.shape), dgamma = empty([c]), dbeta = empty([c]);
     kernels.batchNormBackward(n, c, hw, options.training ? 1 : 0, x.ptr, mean.ptr, invstd.ptr, gamma.ptr, dy.ptr, dx.ptr, dgamma.ptr, dbeta.ptr);

@@ -1,7 +1,7 @@
 // 2-D convolution (NCHW) as im2col + GEMM, with backward: dW = dOut·colᵀ, dcol = Wᵀ·dOut then col2im, dbias = row sums.
 import { kernels } from "../../backend/kernels.js";
 import { empty, formatShape, type Tensor } from "../../tensor/tensor.js";
-import { record } from "../engine.js";
+import { needsGrad, record } from "../engine.js";
 
 export interface ConvOptions {
   stride?: number | [number, number];
@@ -89,6 +89,8 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: ConvOp
   const out = channelsToBatch(out2, g, cout, bias);
   out2.dispose();
   const inputs = bias ? [x, weight, bias] : [x, weight];
+  // NOTE: col (as large as the input times kh·kw) is kept only for dW.
+  if (!needsGrad([weight])) col.dispose();
   return record("conv2d", out, inputs, (dout) => {
     const d2 = batchToChannels(dout, g, cout);
     let dx: Tensor | null = null, dw: Tensor | null = null;
@@ -99,6 +101,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: ConvOp
       dcol.dispose();
     }
     if (weight.requiresGrad) {
+      col.assertAlive();
       dw = empty(weight.shape);
       kernels.gemm(0, 1, cout, patch, cols, 1, d2.ptr, cols, col.ptr, cols, 0, dw.ptr, patch);
     }

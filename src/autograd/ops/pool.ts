@@ -1,7 +1,7 @@
 // Max and average pooling over (N, C, H, W) with backward (max: gradient to the argmax; average: spread evenly).
 import { kernels } from "../../backend/kernels.js";
 import { empty, type Tensor } from "../../tensor/tensor.js";
-import { record } from "../engine.js";
+import { needsGrad, record } from "../engine.js";
 import { convGeometry } from "./conv.js";
 
 /** maxPool2d(x, kernel, stride = kernel, padding = 0) → (N, C, Ho, Wo); NaN propagates like PyTorch. */
@@ -12,6 +12,7 @@ export function maxPool2d(x: Tensor, kernel: number, stride = kernel, padding = 
   // NOTE: the int32 argmax lives in a float32 tensor's storage, so that tidy frees it with the output.
   const argmax = empty([out.size]);
   kernels.maxPool2dForward(g.n, g.c, g.h, g.w, kernel, kernel, g.sh, g.sw, g.ph, g.pw, x.ptr, out.ptr, argmax.ptr);
+  if (!needsGrad([x])) argmax.dispose();
   return record("maxPool2d", out, [x], (dout) => {
     argmax.assertAlive();
     const dx = empty(x.shape);
