@@ -73,8 +73,8 @@ test("conv2d errors name the op, the shapes and what was expected", () => {
   assert.throws(() => conv2d(zeros([1, 3, 2, 5]), w), /conv2d: kernel 3×3 is larger than the padded input 2×5/);
   assert.doesNotThrow(() => conv2d(zeros([1, 3, 2, 5]), w, undefined, { padding: 1 }));
   assert.throws(() => conv2d(zeros([1, 3, 5, 5]), w, zeros([3])), /conv2d: bias shape \[3\] must be \[4\]/);
-  assert.throws(() => conv2d(zeros([1, 3, 5, 5]), w, undefined, { stride: 0 }), /conv2d: stride must be integers >= 1, got 0/);
-  assert.throws(() => conv2d(zeros([1, 3, 5, 5]), w, undefined, { padding: [1, -1] }), /conv2d: padding must be integers >= 0, got \[1,-1\]/);
+  assert.throws(() => conv2d(zeros([1, 3, 5, 5]), w, undefined, { stride: 0 }), /conv2d: stride must be an integer >= 1 or a pair \[h, w\] of them, got 0/);
+  assert.throws(() => conv2d(zeros([1, 3, 5, 5]), w, undefined, { padding: [1, -1] }), /conv2d: padding must be an integer >= 0 or a pair \[h, w\] of them, got \[1,-1\]/);
 });
 
 test("conv2d without gradients keeps no patch matrix alive", () => {

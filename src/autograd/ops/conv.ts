@@ -15,10 +15,13 @@ export interface ConvGeometry {
   ho: number; wo: number;
 }
 
+/** A stride or padding given as one number or [h, w], validated. */
 function pair(value: number | [number, number] | undefined, fallback: number, what: string, op: string, min: number): [number, number] {
-  const p: [number, number] = value === undefined ? [fallback, fallback] : typeof value === "number" ? [value, value] : value;
-  if (!p.every((v) => Number.isInteger(v) && v >= min)) throw new RangeError(`${op}: ${what} must be integers >= ${min}, got ${JSON.stringify(value)}`);
-  return p;
+  const p = value === undefined ? [fallback, fallback] : typeof value === "number" ? [value, value] : value;
+  if (!Array.isArray(p) || p.length !== 2 || !p.every((v) => Number.isInteger(v) && v >= min)) {
+    throw new RangeError(`${op}: ${what} must be an integer >= ${min} or a pair [h, w] of them, got ${JSON.stringify(value)}`);
+  }
+  return [p[0], p[1]];
 }
 
 /** Validates an NCHW input against a kh×kw window and computes the output size. */
