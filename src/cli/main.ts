@@ -2,6 +2,7 @@
 // The sparsetrain command line: train, eval, info and bench.
 import { Command, Option } from "commander";
 import { benchKernelsCommand } from "./bench-command.js";
+import { benchTrainCommand } from "./bench-train-command.js";
 import { evalCommand, infoCommand } from "./checkpoint-commands.js";
 import { trainCommand } from "./train-command.js";
 
@@ -48,6 +49,17 @@ bench
   .option("--json", "one JSON object per line")
   .option("--quick", "fewer repetitions and shapes (a smoke run)")
   .action(benchKernelsCommand);
+bench
+  .command("train")
+  .description("training steps/s of 784-1000-1000-1000-10: ours dense and sparse (100–1%) vs PyTorch and TensorFlow.js (wasm)")
+  .option("--json", "one JSON object per line")
+  .option("--quick", "fewer steps and repetitions (a smoke run)")
+  .option("--steps <n>", "training steps per timed repetition (default 50; 10 with --quick)")
+  .option("--reps <n>", "timed repetitions per engine, interleaved (default 5; 3 with --quick)")
+  .addOption(new Option("--data <kind>", "training batches: real MNIST images or seeded random ones").choices(["mnist", "random"]).default("mnist"))
+  .option("--python <path>", "python that imports torch for the PyTorch reference", "/usr/bin/python3")
+  .option("--no-torch", "skip the PyTorch reference")
+  .action(benchTrainCommand);
 
 try {
   await program.parseAsync();
