@@ -2,7 +2,11 @@
 //
 // All kernels (TypeScript reference and WebAssembly SIMD) address data by byte offset into this
 // memory. It is a *shared* memory: views on it never detach when it grows, and worker threads can
-// map the same bytes for data-parallel training.
+// map the same bytes for data-parallel training. A worker started by src/parallel adopts the main
+// thread's memory (passed in workerData) and allocates only inside a private arena the main thread
+// reserved for it, so the two allocators never hand out the same bytes and the worker never grows
+// the memory.
+import { isMainThread, workerData } from "node:worker_threads";
 
 /** Bytes below this offset belong to kernel modules' static data (one 4 KiB slot each). */
 export const HEAP_BASE = 65536;
@@ -12,12 +16,21 @@ const PAGE_BYTES = 65536;
 const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
 const ALIGN = 64; // one cache line; also keeps every v128 access aligned
 
-export const memory = new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES, shared: true });
+/** What a worker thread receives to share the main thread's heap: the memory and its arena [start, end). */
+export interface WorkerHeap {
+  memory: WebAssembly.Memory;
+  arenaStart: number;
+  arenaEnd: number;
+}
+
+const adopted: WorkerHeap | null = isMainThread ? null : ((workerData as { sparsetrainHeap?: WorkerHeap } | null)?.sparsetrainHeap ?? null);
+
+export const memory = adopted?.memory ?? new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES, shared: true });
 
 let f32View = new Float32Array(memory.buffer);
 let i32View = new Int32Array(memory.buffer);
 let u8View = new Uint8Array(memory.buffer);
-let top = HEAP_BASE;
+let top = adopted?.arenaStart ?? HEAP_BASE;
 let bytesInUse = 0;
 let peakBytes = 0;
 // Exact-size free lists: training allocates the same shapes every step, so reuse is the common case.
@@ -66,6 +79,12 @@ export function alloc(bytes: number): number {
     ptr = top;
     const end = top + size;
     const have = memory.buffer.byteLength;
+    if (adopted !== null && end > adopted.arenaEnd) {
+      throw new RangeError(
+        `out of memory in a worker thread: its arena of ${((adopted.arenaEnd - adopted.arenaStart) / 2 ** 20).toFixed(1)} MiB is full ` +
+          `(${size} more bytes needed); give data-parallel training a larger arenaBytes`,
+      );
+    }
     if (end > have) {
       const neededPages = Math.ceil((end - have) / PAGE_BYTES);
       const currentPages = have / PAGE_BYTES;

@@ -97,16 +97,30 @@ export class SparseMatrix {
   readonly values: Tensor;
   private readonly rowPtrBlock: HeapInt32Block;
   private readonly colIdxBlock: HeapInt32Block;
+  /** False for a borrowed matrix: its structure arrays belong to another matrix (see `borrow`). */
+  private readonly ownsStructure: boolean;
   private disposed = false;
 
   /** Takes ownership of heap blocks and `values`; use the static constructors instead. */
-  private constructor(rows: number, cols: number, rowPtr: HeapInt32Block, colIdx: HeapInt32Block, values: Tensor) {
+  private constructor(rows: number, cols: number, rowPtr: HeapInt32Block, colIdx: HeapInt32Block, values: Tensor, ownsStructure = true) {
     this.rows = rows;
     this.cols = cols;
     this.rowPtrBlock = rowPtr;
     this.colIdxBlock = colIdx;
+    this.ownsStructure = ownsStructure;
     this.values = keep(values);
-    collected.register(this, [rowPtr, colIdx], this);
+    if (ownsStructure) collected.register(this, [rowPtr, colIdx], this);
+  }
+
+  /**
+   * A view of CSR arrays owned by another matrix (a worker thread's replica of the main thread's
+   * weight): nothing is copied or validated, and `dispose` frees no structure array. `values` must
+   * be a tensor over the owner's values (whose storage is borrowed as well). The owner must outlive the view.
+   */
+  static borrow(rows: number, cols: number, rowPtrPtr: number, colIdxPtr: number, values: Tensor): SparseMatrix {
+    checkDimensions(rows, cols, "SparseMatrix.borrow");
+    if (values.rank !== 1) throw new RangeError(`SparseMatrix.borrow: values tensor has shape ${formatShape(values.shape)}, expected [nnz]`);
+    return new SparseMatrix(rows, cols, { ptr: rowPtrPtr, length: rows + 1 }, { ptr: colIdxPtr, length: values.size }, values, false);
   }
 
   /**
@@ -290,9 +304,11 @@ export class SparseMatrix {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    collected.unregister(this);
-    free(this.rowPtrBlock.ptr, this.rowPtrBlock.length * 4);
-    free(this.colIdxBlock.ptr, this.colIdxBlock.length * 4);
+    if (this.ownsStructure) {
+      collected.unregister(this);
+      free(this.rowPtrBlock.ptr, this.rowPtrBlock.length * 4);
+      free(this.colIdxBlock.ptr, this.colIdxBlock.length * 4);
+    }
     this.values.dispose();
   }
 
