@@ -1,0 +1,24 @@
+// The start of every sparse-from-scratch run: per-layer densities from a distribution, then random or SNIP positions.
+import type { Model, WeightLayerShape } from "../../nn/presets.js";
+import { distributeDensity, sparseLayerDensities } from "../distributions.js";
+import type { SparsityContext } from "../method.js";
+import { snipPrune } from "../snip.js";
+import type { InitialSparsityConfig } from "./config.js";
+
+/** Densities of the layers to build as CSR (layers at density 1 stay dense Linear/Conv2d layers). */
+export function initialLayerDensities(config: InitialSparsityConfig, layers: WeightLayerShape[], context: SparsityContext): Record<string, number> {
+  const budgets = distributeDensity(config.distribution, layers, config);
+  const total = budgets.reduce((a, b) => a + b.size, 0), kept = budgets.reduce((a, b) => a + b.count, 0);
+  context.log(
+    `${config.method}: ${config.distribution} distribution of ${kept} of ${total} weights (density ${(kept / total).toFixed(4)}): ` +
+      budgets.map((b) => `layers.${b.index} ${b.count}/${b.size} (${(100 * b.density).toFixed(2)}%)`).join(", "),
+  );
+  return sparseLayerDensities(budgets);
+}
+
+/** With `init: snip`, re-chooses the random positions the layers were built with by SNIP. */
+export function prepareInitialMask(config: InitialSparsityConfig, model: Model, context: SparsityContext): void {
+  if (config.init !== "snip") return;
+  const counts = snipPrune(model, context.train, { seed: context.seed, batches: config.snipBatches, batchSize: context.batchSize });
+  context.log(`${config.method}: SNIP kept ${Object.entries(counts).map(([name, n]) => `${name} ${n}`).join(", ")}`);
+}
