@@ -21,7 +21,7 @@ test("PyTorch loads our checkpoints (dense and CSR weights) with strict load_sta
   const rng = new Rng(9, "inputs");
   const inputs = Array.from({ length: 3 }, () => Array.from({ length: 784 }, () => rng.normal()));
   writeFileSync(join(dir, "inputs.json"), JSON.stringify(inputs));
-  for (const sparse of [{}, { "0": 0.1, "2": 0.3 }]) {
+  for (const sparse of [{}, { "0": 0.1, "2": 0.3 }] as Record<string, number>[]) {
     const model = buildModel({ preset: "lenet-300-100", inputShape: [1, 28, 28], classes: 10, seed: 4, sparse });
     const path = join(dir, `model-${Object.keys(sparse).length}.safetensors`);
     saveCheckpoint(path, model, { step: 0, epoch: 0, seed: 4 });
