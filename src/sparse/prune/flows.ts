@@ -1,0 +1,144 @@
+// Pruning during training as trainer hooks: prune to a schedule's targets, optionally rewind survivors (lottery tickets), shrink structures, convert sparse layers to CSR.
+//
+// When a step prunes: with a magnitude or random criterion, before the step's forward pass (the
+// step then trains the pruned model); with a gradient criterion, right after its backward pass
+// (the gradients are the scores), zeroing the gradient of what was pruned so the step cannot
+// revive it. Layers that end at or below `csrBelow` density become CSR before the next step.
+import type { Model } from "../../nn/presets.js";
+import type { NamedParameter } from "../../nn/sequential.js";
+import type { Optimizer } from "../../optim/optimizer.js";
+import type { HookContext, TrainerHooks } from "../../train/hooks.js";
+import { MovementAccumulator, needsGradient } from "../criteria.js";
+import type { SparsitySchedule } from "../schedules.js";
+import { convertSparseLayers } from "./convert.js";
+import { isPrunableWeight, readPrunable } from "./prunable.js";
+import { overallSparsity, pruneModel, type PruneOptions } from "./pruner.js";
+import { shrinkStructures } from "./shrink.js";
+import { matchesWeight } from "./targets.js";
+
+export interface PruningFlow {
+  /** What to prune and how; the budget comes from `schedule` (a target sparsity) unless `nm` is set. */
+  prune: Omit<PruneOptions, "amount" | "targetSparsity" | "movement" | "purpose"> & {
+    /** The schedule's last target: per-layer `overrides` are final sparsities, scaled along with the schedule. */
+    finalSparsity: number;
+  };
+  schedule: SparsitySchedule;
+  /** Lottery tickets: after each pruning event, reset surviving weights to their values before this step (0 = initialization). */
+  rewindStep?: number;
+  /** Density at or below which a layer is converted to CSR after a pruning event. */
+  csrBelow: number;
+  /** Physically remove pruned neurons/filters/channels after a structured pruning event. */
+  shrink: boolean;
+  log: (line: string) => void;
+  name: string;
+}
+
+/** The trainer hooks that carry out a pruning flow on `model`. */
+export function pruningHooks(model: Model, optimizer: Optimizer, flow: PruningFlow): TrainerHooks {
+  const gradientTime = needsGradient(flow.prune.criterion);
+  const movement = flow.prune.criterion === "movement" ? new Map<string, MovementAccumulator>() : undefined;
+  let rewindTo: Map<string, Float32Array> | null = null;
+  let convertPending = false;
+  let shrinkSkipLogged = false;
+
+  const pruneNow = (ctx: HookContext, target: number) => {
+    const { finalSparsity, ...prune } = flow.prune;
+    const scale = finalSparsity > 0 ? target / finalSparsity : 1;
+    const overrides = Object.fromEntries(Object.entries(prune.overrides ?? {}).map(([pattern, s]) => [pattern, Math.min(1, s * scale)]));
+    const results = pruneModel(model, {
+      ...prune,
+      overrides,
+      ...(prune.nm ? {} : { targetSparsity: target }),
+      movement, purpose: `step-${ctx.step}`,
+    }, optimizer);
+    if (flow.prune.structure !== undefined && flow.shrink) {
+      const { results: shrunk, skipped } = shrinkStructures(model, optimizer);
+      if (skipped !== undefined && !shrinkSkipLogged) {
+        flow.log(`${flow.name}: structures stay as zero rows/columns: ${skipped}`);
+        shrinkSkipLogged = true;
+      }
+      if (shrunk.length > 0) flow.log(`${flow.name}: removed ${shrunk.map((s) => `${s.removed} units of layers.${s.layer}`).join(", ")}`);
+    }
+    if (rewindTo !== null) rewind(model.net.parameters(), rewindTo, optimizer);
+    const densities = results.map((r) => `${r.name} ${(100 * r.density).toFixed(1)}%`).join(", ");
+    flow.log(`${flow.name} step ${ctx.step}: sparsity ${(100 * overallSparsity(results)).toFixed(2)}% (${densities})${rewindTo ? `; rewound to step ${flow.rewindStep}` : ""}`);
+    convertPending = true;
+  };
+  const convert = () => {
+    if (!convertPending) return;
+    convertPending = false;
+    const converted = convertSparseLayers(model, flow.csrBelow, optimizer);
+    if (converted.length > 0) flow.log(`${flow.name}: layers ${converted.join(", ")} now stored and computed as CSR`);
+  };
+
+  return {
+    name: flow.name,
+    beforeStep(ctx) {
+      if (flow.rewindStep === ctx.step) rewindTo = snapshot(ctx.parameters);
+      const target = flow.schedule(ctx.step);
+      if (target !== null && !gradientTime) {
+        pruneNow(ctx, target);
+        convert();
+      }
+    },
+    afterBackward(ctx) {
+      if (movement) accumulateMovement(movement, ctx.parameters, flow.prune.include, flow.prune.exclude);
+      const target = flow.schedule(ctx.step);
+      if (target !== null && gradientTime) pruneNow(ctx, target);
+    },
+    afterStep() {
+      convert();
+    },
+  };
+}
+
+/** Adds −w·g of this step to each weight's movement scores (aligned to its alive entries). */
+function accumulateMovement(movement: Map<string, MovementAccumulator>, parameters: NamedParameter[], include?: string[], exclude?: string[]): void {
+  for (const p of parameters) {
+    if (!isPrunableWeight(p) || p.tensor.grad === null) continue;
+    if (include?.length && !include.some((pattern) => matchesWeight(p, pattern))) continue;
+    if (exclude?.some((pattern) => matchesWeight(p, pattern))) continue;
+    const w = readPrunable(p);
+    let acc = movement.get(p.name);
+    if (acc === undefined || acc.size !== w.values.length) movement.set(p.name, (acc = new MovementAccumulator(w.values.length)));
+    acc.accumulate(w.values, w.grads!);
+  }
+}
+
+/** Every parameter's values by name, in dense positions (a CSR weight is scattered into its dense shape). */
+export function snapshot(parameters: NamedParameter[]): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  for (const p of parameters) {
+    if (!p.sparse) {
+      out.set(p.name, p.tensor.toArray());
+      continue;
+    }
+    const dense = new Float32Array(p.sparse.rows * p.sparse.cols);
+    const w = readPrunable(p);
+    w.positions.forEach((pos, i) => (dense[pos] = w.values[i]));
+    out.set(p.name, dense);
+  }
+  return out;
+}
+
+/**
+ * Lottery-ticket rewinding (Frankle & Carbin 2019; to step k: Frankle et al. 2020): every surviving
+ * weight and every bias takes its saved value, pruned weights stay 0, and the optimizer state
+ * starts again from zero. Shapes must be those of the snapshot (no structural shrinking between).
+ */
+export function rewind(parameters: NamedParameter[], saved: Map<string, Float32Array>, optimizer: Optimizer | null): void {
+  for (const p of parameters) {
+    const values = saved.get(p.name);
+    if (values === undefined) throw new Error(`rewind: no saved values for ${p.name}`);
+    const w = isPrunableWeight(p) ? readPrunable(p) : null;
+    const size = w ? w.size : p.tensor.size;
+    if (values.length !== size) throw new Error(`rewind: ${p.name} has ${size} entries, the saved weights ${values.length} (was the model shrunk?)`);
+    const data = p.tensor.data;
+    if (p.sparse) w!.positions.forEach((pos, i) => (data[i] = values[pos]));
+    else if (p.mask) {
+      const m = p.mask.data;
+      for (let i = 0; i < data.length; i++) data[i] = m[i] !== 0 ? values[i] : 0;
+    } else data.set(values);
+    optimizer?.resetEntries(p.tensor, Int32Array.from({ length: p.tensor.size }, (_, i) => i));
+  }
+}
