@@ -16,6 +16,8 @@ export const initialSparsityFields = {
   denseLast: flag().default(false).describe("Keep the last weight layer dense (it counts towards the budget)."),
   init: oneOf(["random", "snip"]).default("random").describe("Initial positions: random, or SNIP connection sensitivity |g·w| (Lee et al. 2019)."),
   snipBatches: positiveInt().default(1).describe("Training batches whose gradient SNIP sums."),
+  initScale: oneOf(["dense", "sparse"]).default("dense")
+    .describe("dense: initial weights as in the dense layer; sparse: scaled by 1/√density so each unit's input variance matches the dense layer's (Evci et al. 2022)."),
 };
 
 /** Fields of the drop-and-grow update schedule. */
@@ -34,6 +36,7 @@ export interface InitialSparsityConfig {
   denseLast: boolean;
   init: "random" | "snip";
   snipBatches: number;
+  initScale: "dense" | "sparse";
 }
 
 export interface DynamicConfig extends InitialSparsityConfig {

@@ -16,9 +16,24 @@ export function initialLayerDensities(config: InitialSparsityConfig, layers: Wei
   return sparseLayerDensities(budgets);
 }
 
-/** With `init: snip`, re-chooses the random positions the layers were built with by SNIP. */
+/**
+ * With `init: snip`, re-chooses the random positions the layers were built with by SNIP; with
+ * `initScale: sparse`, scales each sparse layer's initial weights by 1/√density. A unit of a layer
+ * at density d sums about d·fan_in inputs, so its pre-activation variance is d times the dense
+ * layer's; the scale restores it (sparsity-aware initialization, Evci et al. 2022, "Gradient flow
+ * in sparse neural networks and how lottery tickets win").
+ */
 export function prepareInitialMask(config: InitialSparsityConfig, model: Model, context: SparsityContext): void {
-  if (config.init !== "snip") return;
-  const counts = snipPrune(model, context.train, { seed: context.seed, batches: config.snipBatches, batchSize: context.batchSize });
-  context.log(`${config.method}: SNIP kept ${Object.entries(counts).map(([name, n]) => `${name} ${n}`).join(", ")}`);
+  if (config.init === "snip") {
+    const counts = snipPrune(model, context.train, { seed: context.seed, batches: config.snipBatches, batchSize: context.batchSize });
+    context.log(`${config.method}: SNIP kept ${Object.entries(counts).map(([name, n]) => `${name} ${n}`).join(", ")}`);
+  }
+  if (config.initScale === "sparse") {
+    for (const p of model.net.parameters()) {
+      if (p.sparse === undefined || p.sparse.nnz === 0) continue;
+      const scale = 1 / Math.sqrt(p.sparse.density);
+      const w = p.tensor.data;
+      for (let i = 0; i < w.length; i++) w[i] *= scale;
+    }
+  }
 }
