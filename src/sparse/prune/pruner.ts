@@ -1,5 +1,7 @@
 // One pruning step over a model: choose weights, score them with a criterion, select by scope/structure/N:M, apply, report per-layer densities.
+import { Conv2d } from "../../nn/conv2d.js";
 import type { Model } from "../../nn/presets.js";
+import type { NamedParameter } from "../../nn/sequential.js";
 import type { Optimizer } from "../../optim/optimizer.js";
 import { Rng } from "../../tensor/rng.js";
 import { groupNorms, groupOf, needsGradient, scoreWeights, type CriterionName, type MovementAccumulator } from "../criteria.js";
@@ -69,6 +71,14 @@ function validateOptions(options: PruneOptions): void {
   }
 }
 
+function structuresOf(kind: WeightKind): string {
+  return structureNames.filter((s) => structures[s].kind === kind).join(", ");
+}
+
+function readKind(param: NamedParameter): WeightKind {
+  return param.layer instanceof Conv2d ? "Conv2d" : "Linear";
+}
+
 /** Entries (or groups) to prune now for a layer, from an amount of the alive ones or a target over all. */
 function countFor(value: number, alive: number, total: number, targetMode: boolean, option: string): number {
   if (!targetMode) return prunedCount(value, alive, option);
@@ -86,10 +96,18 @@ export function pruneModel(model: Model, options: PruneOptions, optimizer: Optim
   const parameters = model.net.parameters();
   let targets = selectTargets(parameters, options);
   const structure = options.structure !== undefined ? structures[options.structure] : undefined;
-  if (structure?.dim === 0 && options.include === undefined) {
-    // Removing neurons or filters of the output layer would remove classes: skip it unless named.
-    const last = Math.max(...parameters.filter(isPrunableWeight).map((p) => p.layerIndex));
-    targets = targets.filter((t) => t.param.layerIndex !== last);
+  if (structure !== undefined && options.include === undefined) {
+    // Without `include`, a structure selects the weights that have it; named weights must all have it.
+    const kind = (t: (typeof targets)[number]) => readKind(t.param);
+    if (!targets.some((t) => kind(t) === structure.kind)) {
+      throw new RangeError(`${prefix}structure ${options.structure}: the model has no selected ${structure.kind} weights (structures of ${[...new Set(targets.map(kind))].map((k) => `${k}: ${structuresOf(k)}`).join("; ")})`);
+    }
+    targets = targets.filter((t) => kind(t) === structure.kind);
+    if (structure.dim === 0) {
+      // Removing neurons or filters of the output layer would remove classes: skip it unless named.
+      const last = Math.max(...parameters.filter(isPrunableWeight).map((p) => p.layerIndex));
+      targets = targets.filter((t) => t.param.layerIndex !== last);
+    }
   }
   const targetMode = options.targetSparsity !== undefined;
   const defaultValue = (options.targetSparsity ?? options.amount ?? 0) as Amount;
@@ -121,8 +139,7 @@ export function pruneModel(model: Model, options: PruneOptions, optimizer: Optim
   } else if (structure !== undefined) {
     for (const { weight, override } of weights) {
       if (weight.kind !== structure.kind) {
-        const allowed = structureNames.filter((s) => structures[s].kind === weight.kind).join(", ");
-        throw new RangeError(`${prefix}structure ${options.structure} applies to ${structure.kind} weights, but ${weight.name} is ${weight.kind} (structures of ${weight.kind}: ${allowed}); exclude it or pick another structure`);
+        throw new RangeError(`${prefix}structure ${options.structure} applies to ${structure.kind} weights, but ${weight.name} is ${weight.kind} (structures of ${weight.kind}: ${structuresOf(weight.kind)}); exclude it or pick another structure`);
       }
       const groups = weight.shape[structure.dim];
       const groupIndex = groupOf(weight.positions, weight.shape, structure.dim);

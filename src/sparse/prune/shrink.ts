@@ -53,6 +53,14 @@ function matrixView(layer: WeightLayer): MatrixView {
   return { rows, cols, values: weight.toArray(), alive };
 }
 
+export interface ShrinkOptions {
+  /**
+   * Shrink only if `model.spec` can describe the result, so checkpoints rebuild it (default true).
+   * Set false for models built by hand, whose spec does not matter.
+   */
+  requireLoadableSpec?: boolean;
+}
+
 export interface ShrinkResult {
   layer: number;
   next: number;
@@ -112,17 +120,17 @@ function constantInputs(model: Model, i: number, j: number, bias: Float32Array, 
  * cannot describe the smaller widths (see `shrunkSpec`) nothing is removed and the reason is
  * returned instead: the pruned structures then stay as zero rows and columns.
  */
-export function shrinkStructures(model: Model, optimizer: Optimizer | null): { results: ShrinkResult[]; skipped?: string } {
+export function shrinkStructures(model: Model, optimizer: Optimizer | null, options: ShrinkOptions = {}): { results: ShrinkResult[]; skipped?: string } {
   // Removing inputs can leave rows of the same layer all pruned, so repeat until nothing changes.
   const results: ShrinkResult[] = [];
   for (;;) {
-    const round = shrinkOnce(model, optimizer);
+    const round = shrinkOnce(model, optimizer, options.requireLoadableSpec ?? true);
     results.push(...round.results);
     if (round.skipped !== undefined || round.results.length === 0) return { results, skipped: round.skipped };
   }
 }
 
-function shrinkOnce(model: Model, optimizer: Optimizer | null): { results: ShrinkResult[]; skipped?: string } {
+function shrinkOnce(model: Model, optimizer: Optimizer | null, requireLoadableSpec: boolean): { results: ShrinkResult[]; skipped?: string } {
   const shapes = inputShapes(model);
   const plans = weightPairs(model).map(({ i, j }) => {
     const a = model.net.layers[i] as WeightLayer, b = model.net.layers[j] as WeightLayer;
@@ -143,8 +151,10 @@ function shrinkOnce(model: Model, optimizer: Optimizer | null): { results: Shrin
   if (plans.length === 0) return { results: [] };
 
   const widths = new Map(plans.map((p) => [p.i, p.keepUnits.length]));
-  const spec = shrunkSpec(model, widths);
-  if (typeof spec === "string") return { results: [], skipped: spec };
+  const planned = shrunkSpec(model, widths);
+  if (typeof planned === "string" && requireLoadableSpec) return { results: [], skipped: planned };
+  // Without a loadable spec (a model built by hand, not from a preset) the spec is left as it was.
+  const spec = typeof planned === "string" ? model.spec : planned;
 
   // Fold the constant outputs of rows that are all pruned into the next layer's bias (exact:
   // the next layer sees act(b_u) on every input of unit u, whatever the example).
@@ -236,6 +246,8 @@ function inputsOf(layer: WeightLayer): number {
 function rebuild(layer: WeightLayer, keepRows: Int32Array | null, keepInputs: Int32Array | null, group: number, optimizer: Optimizer | null): WeightLayer {
   const view = matrixView(layer);
   const rows = keepRows ?? Int32Array.from({ length: view.rows }, (_, r) => r);
+  // A conv input channel is always kernel² columns; a Linear input group is `group` columns.
+  if (layer instanceof Conv2d) group = layer.kernel * layer.kernel;
   const inputGroups = view.cols / group;
   const groups = keepInputs ?? Int32Array.from({ length: inputGroups }, (_, g) => g);
   const cols = Int32Array.from({ length: groups.length * group }, (_, c) => groups[Math.floor(c / group)] * group + (c % group));
