@@ -11,19 +11,19 @@ export function workerBootstrap(): { script: string; entry: string; tsx: string 
   const entry = new URL(fromSource ? "./worker.ts" : "./worker.js", import.meta.url).href;
   // Node 20 does not apply a parent's `--import tsx` to a worker's entry module; registering tsx's loader first does.
   const tsx = fromSource ? import.meta.resolve("tsx/esm/api") : null;
+  // Written to run both as a script and as a module (a parent's --input-type=module reaches eval'd workers).
   const script = `
-const { workerData } = require("node:worker_threads");
-(async () => {
+import("node:worker_threads").then(async ({ workerData }) => {
   try {
     if (workerData.bootstrap.tsx !== null) (await import(workerData.bootstrap.tsx)).register();
     await import(workerData.bootstrap.entry);
   } catch (error) {
-    workerData.errors.postMessage({ message: "cannot load " + workerData.bootstrap.entry + ": " + (error && error.message), stack: String(error && error.stack) });
+    workerData.errors.postMessage({ message: String(error && error.message), stack: String(error && error.stack) });
     const signals = new Int32Array(workerData.control, 0, ${HEADER_BYTES / 4});
     Atomics.store(signals, ${STATE}, ${WorkerState.failed});
     Atomics.notify(signals, ${STATE});
     Atomics.notify(signals, ${DONE});
   }
-})();`;
+});`;
   return { script, entry, tsx };
 }

@@ -103,6 +103,7 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
     weightClip: recipe.optimizer.weightClip,
     earlyStopping: recipe.train.earlyStopping,
     evalEvery: recipe.train.evalEvery,
+    threads: recipe.train.threads,
     hooks,
     onStep: options.onStep,
     onEpochStart: options.onEpochStart,

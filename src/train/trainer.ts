@@ -8,6 +8,7 @@ import type { Optimizer } from "../optim/optimizer.js";
 import { applySchedule, type Schedule } from "../optim/schedules.js";
 import { BatchLoader, type Batch } from "../data/batches.js";
 import type { Dataset } from "../data/dataset.js";
+import { DataParallel } from "../parallel/data-parallel.js";
 import type { RngState } from "../tensor/rng.js";
 import { empty, keep, rowsView, tidy, viewAs, type Tensor } from "../tensor/tensor.js";
 import { evaluate, type Evaluation } from "./evaluate.js";
@@ -35,6 +36,8 @@ export interface TrainerOptions {
   evalEvery?: number;
   earlyStopping?: { patience: number; metric: "val_loss" | "val_accuracy"; minDelta?: number };
   hooks?: TrainerHooks[];
+  /** Threads for data-parallel steps (src/parallel): 1 (default) computes on the calling thread only. */
+  threads?: number;
   /** Called after every step with the running numbers (for progress bars). */
   onStep?: (info: { epoch: number; stepInEpoch: number; stepsPerEpoch: number; step: number; loss: number }) => void;
   /** Called before each epoch with its index, the total (if known) and its number of steps. */
@@ -61,10 +64,13 @@ export class Trainer {
   private epochsWithoutImprovement = 0;
   private readonly batchX: Tensor;
   private readonly trainBatches: BatchLoader;
+  /** The worker threads of data-parallel steps (threads > 1), started at the first step and closed by `fit` or `close`. */
+  private parallel: DataParallel | null = null;
 
   constructor(readonly options: TrainerOptions) {
     const { train, batchSize, model } = options;
     if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new RangeError(`train: batchSize must be a positive integer, got ${batchSize}`);
+    if (!(Number.isInteger(options.threads ?? 1) && (options.threads ?? 1) >= 1)) throw new RangeError(`train: threads must be a positive integer, got ${options.threads}`);
     const inputSize = model.inputShape.reduce((a, b) => a * b, 1);
     if (train.featureSize !== inputSize) {
       throw new RangeError(`train: the data has ${train.featureSize} features per example, the model expects ${inputSize} ([${model.inputShape}])`);
@@ -101,13 +107,11 @@ export class Trainer {
     if (schedule) applySchedule(optimizer, schedule, this.step);
     for (const h of hooks) h.beforeStep?.(this.hookContext());
     model.net.train();
-    const result = tidy(() => {
+    const result = (this.options.threads ?? 1) > 1 ? this.parallelForwardBackward(x, labels) : tidy(() => {
       const logits = model.net.forward(this.modelInput(x));
       const loss = crossEntropy(logits, labels, { labelSmoothing: labelSmoothing ?? 0, reduction: "mean" });
       const value = loss.item();
-      if (!Number.isFinite(value)) {
-        throw new TrainingDivergedError(`training stopped: the loss became ${value} at step ${this.step} (epoch ${this.epoch + 1}); lower the learning rate or clip gradients. Earlier checkpoints are kept.`);
-      }
+      if (!Number.isFinite(value)) throw this.divergedError(value);
       backward(loss);
       return { loss: value, correct: countCorrect(logits, labels) };
     });
@@ -121,6 +125,25 @@ export class Trainer {
     return result;
   }
 
+  // The batch split over the threads; the loss is checked once the shares are combined.
+  private parallelForwardBackward(x: Tensor, labels: Int32Array): { loss: number; correct: number } {
+    const { model, threads = 1, seed, batchSize, labelSmoothing } = this.options;
+    this.parallel ??= DataParallel.start(model, { threads, seed, batchSize });
+    const result = this.parallel.forwardBackward(x, labels, { step: this.step, labelSmoothing });
+    if (!Number.isFinite(result.loss)) throw this.divergedError(result.loss);
+    return result;
+  }
+
+  private divergedError(loss: number): TrainingDivergedError {
+    return new TrainingDivergedError(`training stopped: the loss became ${loss} at step ${this.step} (epoch ${this.epoch + 1}); lower the learning rate or clip gradients. Earlier checkpoints are kept.`);
+  }
+
+  /** Stops the worker threads of data-parallel steps (`fit` does this when it returns or throws). */
+  close(): void {
+    this.parallel?.close();
+    this.parallel = null;
+  }
+
   /** Loss, accuracy and confusion matrix over `data` (no gradients, eval mode). */
   evaluate(data: Dataset): Evaluation {
     return evaluate(this.options.model, data, Math.max(this.options.batchSize, 1000));
@@ -128,6 +151,14 @@ export class Trainer {
 
   /** Trains from the current epoch to the end (or until early stopping); returns the epoch summaries. */
   fit(): EpochSummary[] {
+    try {
+      return this.fitEpochs();
+    } finally {
+      this.close();
+    }
+  }
+
+  private fitEpochs(): EpochSummary[] {
     const { epochs, steps, validation, hooks = [], onStep, onEpochEnd, earlyStopping, optimizer } = this.options;
     const stepsPerEpoch = this.trainBatches.batchesPerEpoch;
     const summaries: EpochSummary[] = [];

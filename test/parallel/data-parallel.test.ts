@@ -1,11 +1,15 @@
 // Data-parallel steps over worker threads: same losses as one thread up to summation order, deterministic, following structure changes, failing loudly.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import { backward } from "../../src/autograd/engine.js";
 import { crossEntropy } from "../../src/autograd/ops/loss.js";
 import { buildModel, type Model, type ModelSpec } from "../../src/nn/presets.js";
+import type { NamedParameter } from "../../src/nn/sequential.js";
+import type { Optimizer } from "../../src/optim/optimizer.js";
 import { Sgd } from "../../src/optim/sgd.js";
 import { DataParallel, splitRows } from "../../src/parallel/data-parallel.js";
+import { replaceSparseStructure } from "../../src/sparse/structure.js";
 import { Rng } from "../../src/tensor/rng.js";
 import { tensor, tidy, type Tensor } from "../../src/tensor/tensor.js";
 
@@ -31,7 +35,7 @@ function batches(count: number): { x: number[]; labels: Int32Array }[] {
 }
 
 /** Losses of `steps` SGD steps; `step` does forward and backward (one thread or many). */
-function trajectory(model: Model, steps: number, forwardBackward: (x: Tensor, labels: Int32Array, step: number) => number, between?: (step: number) => void): number[] {
+function trajectory(model: Model, steps: number, forwardBackward: (x: Tensor, labels: Int32Array, step: number) => number, between?: (step: number, optimizer: Optimizer) => void): number[] {
   const opt = new Sgd([{ params: model.net.parameters().map((p) => p.tensor) }], { lr: 0.1, momentum: 0.9 });
   const losses: number[] = [];
   const data = batches(3); // revisited, so that the loss can fall
@@ -40,7 +44,7 @@ function trajectory(model: Model, steps: number, forwardBackward: (x: Tensor, la
     losses.push(tidy(() => forwardBackward(tensor(b.x, [BATCH, FEATURES]), b.labels, step)));
     opt.step();
     opt.zeroGrad();
-    between?.(step);
+    between?.(step, opt);
   }
   return losses;
 }
@@ -90,3 +94,134 @@ for (const [label, spec] of [["dense", {}], ["with a sparse layer", { sparse: { 
     assert.deepEqual(parallel(), first);
   });
 }
+
+/** Drops the last stored entry of every row and grows the smallest absent column (at zero), as a drop-and-grow update would. */
+function dropAndGrow(param: NamedParameter, optimizer: Optimizer): void {
+  const { rowPtr, colIdx, rows, nnz } = param.sparse!;
+  const newRowPtr = new Int32Array(rows + 1);
+  const newColIdx: number[] = [];
+  const source: number[] = [];
+  for (let i = 0; i < rows; i++) {
+    const start = rowPtr[i], end = rowPtr[i + 1];
+    const entries: [number, number][] = [];
+    for (let p = start; p < end - 1; p++) entries.push([colIdx[p], p]);
+    if (end > start) {
+      const present = new Set(colIdx.subarray(start, end));
+      let grown = 0;
+      while (present.has(grown)) grown++;
+      entries.push([grown, -1]);
+      entries.sort((a, b) => a[0] - b[0]);
+    }
+    for (const [c, p] of entries) {
+      newColIdx.push(c);
+      source.push(p);
+    }
+    newRowPtr[i + 1] = newColIdx.length;
+  }
+  const next = replaceSparseStructure(param, optimizer, newRowPtr, newColIdx, Int32Array.from(source));
+  next.validate();
+  assert.equal(next.nnz, nnz, "drop-and-grow keeps the number of non-zeros");
+}
+
+test("replicas follow structure changes between steps: 2 threads still give the losses of 1 thread", () => {
+  const spec = { sparse: { "0": 0.5, "2": 0.5 } };
+  const steps = 12;
+  const changeStructure = (model: Model) => (step: number, optimizer: Optimizer) => {
+    if (step % 3 !== 2) return;
+    for (const p of model.net.parameters()) if (p.sparse) dropAndGrow(p, optimizer);
+  };
+  const single = (() => {
+    const model = tinyModel(spec);
+    return trajectory(model, steps, oneThread(model), changeStructure(model));
+  })();
+  const model = tinyModel(spec);
+  const before = model.net.parameters()[0].sparse!;
+  const parallel = withThreads(model, 2, (pool) => trajectory(model, steps, (x, labels, step) => pool.forwardBackward(x, labels, { step }).loss, changeStructure(model)));
+  assert.ok(before.isDisposed, "the structure was replaced");
+  assertClose(parallel, single, 1e-5);
+});
+
+test("dropout: each worker draws from its own stream, and 2-thread runs repeat exactly", () => {
+  const spec = { dropout: 0.3 };
+  const run = (threads: number) => {
+    const model = tinyModel(spec);
+    if (threads === 1) return trajectory(model, 6, oneThread(model));
+    return withThreads(model, threads, (pool) => trajectory(model, 6, (x, labels, step) => pool.forwardBackward(x, labels, { step }).loss));
+  };
+  const first = run(2);
+  assert.deepEqual(run(2), first);
+  assert.notDeepEqual(first, run(1), "the worker's rows must not reuse the main thread's dropout stream");
+});
+
+test("batch norm: running statistics end as the average of the two halves' updates", () => {
+  const [b] = batches(1);
+  const spec = { batchNorm: true };
+  const halfStatistics = (rows: [number, number]) => {
+    const model = tinyModel(spec);
+    model.net.train();
+    tidy(() => model.net.forward(tensor(b.x.slice(rows[0] * FEATURES, rows[1] * FEATURES), [rows[1] - rows[0], FEATURES])));
+    return model.net.buffers().map((buffer) => buffer.tensor.toArray());
+  };
+  const first = halfStatistics([0, BATCH / 2]);
+  const second = halfStatistics([BATCH / 2, BATCH]);
+  const model = tinyModel(spec);
+  withThreads(model, 2, (pool) => [tidy(() => pool.forwardBackward(tensor(b.x, [BATCH, FEATURES]), b.labels, { step: 0 }).loss)]);
+  model.net.buffers().forEach((buffer, i) => {
+    const actual = buffer.tensor.toArray();
+    actual.forEach((v, k) => {
+      const expected = (first[i][k] + second[i][k]) / 2;
+      assert.ok(Math.abs(v - expected) <= 1e-6 * Math.max(1, Math.abs(expected)), `${buffer.name}[${k}]: ${v} vs ${expected}`);
+    });
+  });
+  assert.equal(model.net.buffers().find((buffer) => buffer.name.endsWith("num_batches_tracked"))!.tensor.data[0], 1);
+});
+
+test("a batch too small to split runs on the main thread alone", () => {
+  const model = tinyModel();
+  const reference = tinyModel();
+  const [b] = batches(1);
+  const x = b.x.slice(0, FEATURES);
+  const expected = tidy(() => oneThread(reference)(tensor(x, [1, FEATURES]), b.labels.subarray(0, 1)));
+  const [loss] = withThreads(model, 2, (pool) => [tidy(() => pool.forwardBackward(tensor(x, [1, FEATURES]), b.labels.subarray(0, 1), { step: 0 }).loss)]);
+  assert.equal(loss, expected);
+});
+
+test("a worker's error reaches the main thread with its message, and the pool closes", { timeout: 30_000 }, () => {
+  const model = tinyModel();
+  const pool = DataParallel.start(model, { threads: 2, seed: 0, batchSize: BATCH, timeoutMs: 20_000 });
+  const [b] = batches(1);
+  const labels = b.labels.slice();
+  labels[BATCH - 1] = CLASSES + 4; // in the worker's half only
+  assert.throws(() => tidy(() => pool.forwardBackward(tensor(b.x, [BATCH, FEATURES]), labels, { step: 7 })), /worker 1 failed at step 7: crossEntropy: label 9 in row 11 is out of range/);
+  assert.throws(() => pool.forwardBackward(tensor(b.x, [BATCH, FEATURES]), b.labels, { step: 8 }), /after close/);
+});
+
+test("a worker that cannot start fails the start with its reason", { timeout: 30_000 }, () => {
+  assert.throws(
+    () => DataParallel.start(tinyModel(), { threads: 2, seed: 0, batchSize: BATCH, arenaBytes: 64 * 1024, timeoutMs: 20_000 }),
+    /worker 1 failed to start: out of memory in a worker thread: its arena of 0.1 MiB is full/,
+  );
+  assert.throws(() => DataParallel.start(tinyModel(), { threads: 1, seed: 0, batchSize: BATCH }), /threads must be an integer >= 2, got 1/);
+});
+
+test("worker threads never keep the process alive, closed or not", { timeout: 60_000 }, () => {
+  const module = new URL(`../../src/parallel/data-parallel.${import.meta.url.endsWith(".ts") ? "ts" : "js"}`, import.meta.url).href;
+  const presets = module.replace(/parallel\/data-parallel\.(ts|js)$/, "nn/presets.$1");
+  const tensors = module.replace(/parallel\/data-parallel\.(ts|js)$/, "tensor/tensor.$1");
+  for (const close of [true, false]) {
+    const script = `
+      const { DataParallel } = await import(${JSON.stringify(module)});
+      const { buildModel } = await import(${JSON.stringify(presets)});
+      const { zeros } = await import(${JSON.stringify(tensors)});
+      const model = buildModel({ preset: "mlp", widths: [8], inputShape: [4], classes: 3, seed: 0 });
+      const pool = DataParallel.start(model, { threads: 2, seed: 0, batchSize: 4, timeoutMs: 20000 });
+      const loss = pool.forwardBackward(zeros([4, 4]), new Int32Array([0, 1, 2, 0]), { step: 0 }).loss;
+      ${close ? "pool.close();" : ""}
+      console.log("loss", loss.toFixed(4));`;
+    const loader = import.meta.url.endsWith(".ts") ? ["--import", "tsx"] : [];
+    const child = spawnSync(process.execPath, [...loader, "--input-type=module", "-e", script], { encoding: "utf8", timeout: 30_000 });
+    assert.equal(child.signal, null, `the process did not exit by itself (close: ${close}): ${child.stderr}`);
+    assert.equal(child.status, 0, child.stderr);
+    assert.match(child.stdout, /^loss \d+\.\d{4}$/m, "the step ran");
+  }
+});
