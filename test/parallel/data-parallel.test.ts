@@ -5,13 +5,12 @@ import { test } from "node:test";
 import { backward } from "../../src/autograd/engine.js";
 import { crossEntropy } from "../../src/autograd/ops/loss.js";
 import { buildModel, type Model, type ModelSpec } from "../../src/nn/presets.js";
-import type { NamedParameter } from "../../src/nn/sequential.js";
 import type { Optimizer } from "../../src/optim/optimizer.js";
 import { Sgd } from "../../src/optim/sgd.js";
 import { DataParallel, splitRows } from "../../src/parallel/data-parallel.js";
-import { replaceSparseStructure } from "../../src/sparse/structure.js";
 import { Rng } from "../../src/tensor/rng.js";
 import { tensor, tidy, type Tensor } from "../../src/tensor/tensor.js";
+import { dropAndGrow } from "./drop-and-grow.js";
 
 const FEATURES = 30;
 const CLASSES = 5;
@@ -93,34 +92,6 @@ for (const [label, spec] of [["dense", {}], ["with a sparse layer", { sparse: { 
     assertClose(first, single, 1e-5);
     assert.deepEqual(parallel(), first);
   });
-}
-
-/** Drops the last stored entry of every row and grows the smallest absent column (at zero), as a drop-and-grow update would. */
-function dropAndGrow(param: NamedParameter, optimizer: Optimizer): void {
-  const { rowPtr, colIdx, rows, nnz } = param.sparse!;
-  const newRowPtr = new Int32Array(rows + 1);
-  const newColIdx: number[] = [];
-  const source: number[] = [];
-  for (let i = 0; i < rows; i++) {
-    const start = rowPtr[i], end = rowPtr[i + 1];
-    const entries: [number, number][] = [];
-    for (let p = start; p < end - 1; p++) entries.push([colIdx[p], p]);
-    if (end > start) {
-      const present = new Set(colIdx.subarray(start, end));
-      let grown = 0;
-      while (present.has(grown)) grown++;
-      entries.push([grown, -1]);
-      entries.sort((a, b) => a[0] - b[0]);
-    }
-    for (const [c, p] of entries) {
-      newColIdx.push(c);
-      source.push(p);
-    }
-    newRowPtr[i + 1] = newColIdx.length;
-  }
-  const next = replaceSparseStructure(param, optimizer, newRowPtr, newColIdx, Int32Array.from(source));
-  next.validate();
-  assert.equal(next.nnz, nnz, "drop-and-grow keeps the number of non-zeros");
 }
 
 test("replicas follow structure changes between steps: 2 threads still give the losses of 1 thread", () => {
