@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import { backward } from "../../src/autograd/engine.js";
 import { crossEntropy } from "../../src/autograd/ops/loss.js";
+import { alloc, free, memory } from "../../src/backend/heap.js";
 import { buildModel, type Model, type ModelSpec } from "../../src/nn/presets.js";
 import type { Optimizer } from "../../src/optim/optimizer.js";
 import { Sgd } from "../../src/optim/sgd.js";
@@ -107,8 +108,18 @@ test("replicas follow structure changes between steps: 2 threads still give the 
   })();
   const model = tinyModel(spec);
   const before = model.net.parameters()[0].sparse!;
-  const parallel = withThreads(model, 2, (pool) => trajectory(model, steps, (x, labels, step) => pool.forwardBackward(x, labels, { step }).loss, changeStructure(model)));
+  const grownFrom = memory.buffer.byteLength;
+  const parallel = withThreads(model, 2, (pool) => {
+    // The main thread grows the memory after the workers started, so new structures land beyond what they first saw.
+    const filler = alloc(grownFrom);
+    try {
+      return trajectory(model, steps, (x, labels, step) => pool.forwardBackward(x, labels, { step }).loss, changeStructure(model));
+    } finally {
+      free(filler, grownFrom);
+    }
+  });
   assert.ok(before.isDisposed, "the structure was replaced");
+  assert.ok(model.net.parameters()[0].sparse!.rowPtrPtr >= grownFrom, "the new structure lies in memory grown after the workers started");
   assertClose(parallel, single, 1e-5);
 });
 
