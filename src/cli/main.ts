@@ -4,6 +4,7 @@ import { Command, Option } from "commander";
 import { benchKernelsCommand } from "./bench-command.js";
 import { benchTrainCommand } from "./bench-train-command.js";
 import { evalCommand, infoCommand } from "./checkpoint-commands.js";
+import { pruneCommand } from "./prune-command.js";
 import { trainCommand } from "./train-command.js";
 
 const program = new Command()
@@ -41,6 +42,25 @@ program
   .argument("<checkpoint>", "checkpoint (.safetensors)")
   .option("--json", "print JSON instead of a table")
   .action(infoCommand);
+
+program
+  .command("prune")
+  .description("prune a checkpoint's weights (torch.nn.utils.prune semantics) and write a new checkpoint")
+  .argument("<checkpoint>", "checkpoint to prune (.safetensors); never modified")
+  .requiredOption("--out <file>", "the pruned checkpoint to write (must differ from the input)")
+  .option("--criterion <name>", "magnitude | random", "magnitude")
+  .option("--amount <fraction>", "fraction in [0, 1] of the remaining weights (or structures) to prune")
+  .option("--scope <scope>", "layer (each weight on its own) | global (one ranking over all)", "layer")
+  .option("--structure <name>", "neurons | inputs (Linear), filters | channels (Conv2d)")
+  .option("--norm <n>", "group norm for --structure: 1 | 2", "2")
+  .option("--nm <N:M>", "keep N of every M consecutive inputs, e.g. 2:4 (instead of --amount)")
+  .option("--include <pattern>", "prune only these weights, e.g. layers.0 or *.weight (repeatable)", collect, [])
+  .option("--exclude <pattern>", "leave these weights alone (repeatable)", collect, [])
+  .option("--min-keep <n>", "keep at least n weights (structures) per layer")
+  .option("--csr-below <density>", "store layers at or below this density as CSR (default 0.5)")
+  .option("--no-shrink", "keep pruned structures as zero rows instead of removing them")
+  .option("--json", "print a JSON summary as the last line")
+  .action(pruneCommand);
 
 const bench = program.command("bench").description("benchmarks that print ratios against peers measured in the same run");
 bench
