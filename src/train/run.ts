@@ -149,7 +149,8 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
     params_total: counts.total,
     params_nonzero: counts.nonzero,
     sparsity: 1 - counts.nonzero / counts.total,
-    epochs: trainer.epoch,
+    // Epochs trained, fractional when `train.steps` ends a run mid-epoch.
+    epochs: Math.round((trainer.step / stepsPerEpoch) * 1000) / 1000,
     steps: trainer.step,
     seconds,
     seconds_per_epoch: epochSeconds.length ? epochSeconds.reduce((a, b) => a + b, 0) / epochSeconds.length : 0,

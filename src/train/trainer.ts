@@ -166,7 +166,10 @@ export class Trainer {
       const started = performance.now();
       this.options.onEpochStart?.(this.epoch, Number.isFinite(epochs) ? epochs : null, stepsPerEpoch);
       let lossSum = 0, correct = 0, seen = 0;
-      for (let b = 0; b < stepsPerEpoch && (steps === undefined || this.step < steps); b++) {
+      // A run stopped after `steps` mid-epoch and resumed continues with the next batch of that epoch.
+      const firstBatch = Math.max(0, this.step - this.epoch * stepsPerEpoch);
+      let b = firstBatch;
+      for (; b < stepsPerEpoch && (steps === undefined || this.step < steps); b++) {
         const batch = this.trainBatches.fill(this.epoch, b);
         const x = this.batchTensor(batch);
         const r = this.trainStep(x, batch.labels);
@@ -187,8 +190,13 @@ export class Trainer {
         summary.valLoss = v.loss;
         summary.valAccuracy = v.accuracy;
       }
-      this.epoch++;
-      for (const h of hooks) h.endOfEpoch?.(this.hookContext(), summary);
+      // NOTE: an epoch cut short by `steps` is reported but not counted, so the trainer state
+      // still points into it and a resumed run finishes it first.
+      const completed = b === stepsPerEpoch;
+      if (completed) {
+        this.epoch++;
+        for (const h of hooks) h.endOfEpoch?.(this.hookContext(), summary);
+      }
       summaries.push(summary);
       const stop = earlyStopping !== undefined && this.updateEarlyStopping(summary, earlyStopping);
       onEpochEnd?.(summary);

@@ -57,3 +57,25 @@ test("Trainer rejects a thread count that is not a positive integer", () => {
   const optimizer = new Sgd([{ params: model.net.parameters().map((p) => p.tensor) }], { lr: 0.1 });
   assert.throws(() => new Trainer({ model, optimizer, train: dataset(), batchSize: 8, epochs: 1, seed: 0, threads: 0 }), /train: threads must be a positive integer, got 0/);
 });
+
+for (const threads of [1, 2]) {
+  test(`with threads: ${threads} and dropout, a run stopped mid-epoch and continued from the trainer state repeats an uninterrupted run exactly`, { timeout: 60_000 }, () => {
+    const setup = () => {
+      const model = buildModel({ preset: "mlp", widths: [32, 16], inputShape: [FEATURES], classes: CLASSES, seed: 5, dropout: 0.3, sparse: { "0": 0.4 } });
+      const optimizer = new Sgd([{ params: model.net.parameters().map((p) => p.tensor) }], { lr: 0.1, momentum: 0.9 });
+      return { model, optimizer, train: dataset(), batchSize: 32, epochs: 100, seed: 5, threads };
+    };
+    const straight: number[] = [];
+    new Trainer({ ...setup(), steps: 8, onStep: ({ loss }) => straight.push(loss) }).fit();
+    const parts = setup();
+    const resumed: number[] = [];
+    // 3 of the 5 batches of the first epoch, then the rest.
+    const first = new Trainer({ ...parts, steps: 3, onStep: ({ loss }) => resumed.push(loss) });
+    first.fit();
+    assert.deepEqual({ epoch: first.getState().epoch, step: first.getState().step }, { epoch: 0, step: 3 });
+    const second = new Trainer({ ...parts, steps: 8, onStep: ({ loss }) => resumed.push(loss) });
+    second.setState(first.getState());
+    second.fit();
+    assert.deepEqual(resumed, straight);
+  });
+}
