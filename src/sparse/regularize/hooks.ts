@@ -1,0 +1,107 @@
+// Trainer hooks that apply a regularizer or a gate penalty at each step, log progress per epoch, and fix the zeros before fine-tuning.
+import type { Model } from "../../nn/presets.js";
+import type { NamedParameter } from "../../nn/sequential.js";
+import type { Optimizer } from "../../optim/optimizer.js";
+import type { Tensor } from "../../tensor/tensor.js";
+import type { HookContext, TrainerHooks } from "../../train/hooks.js";
+import { foldAllGates, formatSparsityReport, sparsifyLayers, type SparsifyOptions } from "./finalize.js";
+import { GatedLayer } from "./gated-layer.js";
+import type { LambdaSchedule } from "./lambda-schedules.js";
+import type { Regularizer } from "./regularizers.js";
+
+export interface PenaltyPlan {
+  method: string;
+  lambda: number;
+  schedule: LambdaSchedule;
+  /** Indices of the layers whose weights are regularized or gated. */
+  layers: number[];
+  /** After this many epochs the zeros are fixed and the penalty stops (fine-tuning); null: never. */
+  fixAfterEpoch: number | null;
+  sparsify: Omit<SparsifyOptions, "mask">;
+  log: (line: string) => void;
+}
+
+/** The learning rate the optimizer currently uses for `tensor` (the proximal step is lr·λ). */
+export function learningRateOf(optimizer: Optimizer, tensor: Tensor): number {
+  const group = optimizer.groups.find((g) => g.params.includes(tensor));
+  if (group === undefined) throw new Error(`${tensor.name ?? "a weight"} is not optimized, so it has no learning rate for a proximal step`);
+  return group.options.lr;
+}
+
+function zeroFraction(params: NamedParameter[]): number {
+  let zeros = 0, total = 0;
+  for (const p of params) {
+    const d = p.tensor.data;
+    total += p.sparse ? p.sparse.rows * p.sparse.cols : d.length;
+    zeros += p.sparse ? p.sparse.rows * p.sparse.cols - d.length : 0;
+    for (let i = 0; i < d.length; i++) if (d[i] === 0) zeros++;
+  }
+  return zeros / Math.max(1, total);
+}
+
+/** Folds any gates, fixes the zeros (mask or CSR) for fine-tuning and logs the per-layer report. */
+function fixZeros(plan: PenaltyPlan, model: Model, optimizer: Optimizer, ctx: HookContext): void {
+  const folded = foldAllGates(model);
+  const report = sparsifyLayers(model, plan.layers, optimizer, { ...plan.sparsify, mask: true });
+  plan.log(`${plan.method}: after epoch ${ctx.epoch}${folded.length ? ", gates folded" : ""}, zeros fixed; fine-tuning without the penalty:\n${formatSparsityReport(report)}`);
+}
+
+/** Hooks of a weight regularizer: gradient penalty after backward, or proximal step after the optimizer step. */
+export function regularizerHooks(regularizer: Regularizer, plan: PenaltyPlan, model: Model): TrainerHooks {
+  let active = true;
+  const targets = (ctx: HookContext) => ctx.parameters.filter((p) => p.name.endsWith(".weight") && plan.layers.includes(p.layerIndex));
+  return {
+    name: plan.method,
+    afterBackward(ctx) {
+      if (!active || !regularizer.addGradient) return;
+      const lambda = plan.lambda * plan.schedule(ctx.step);
+      for (const p of targets(ctx)) regularizer.addGradient(p, lambda);
+    },
+    afterStep(ctx) {
+      if (!active || !regularizer.proximalStep) return;
+      // ctx.step already counts the step just taken.
+      const lambda = plan.lambda * plan.schedule(ctx.step - 1);
+      for (const p of targets(ctx)) regularizer.proximalStep(p, learningRateOf(ctx.optimizer, p.tensor) * lambda);
+    },
+    endOfEpoch(ctx) {
+      if (!active) return;
+      const params = targets(ctx);
+      const penalty = params.reduce((s, p) => s + regularizer.penalty(p), 0);
+      plan.log(`${plan.method}: epoch ${ctx.epoch}, λ ${(plan.lambda * plan.schedule(ctx.step)).toExponential(3)}, R(w) ${penalty.toFixed(2)}, exact zeros ${(100 * zeroFraction(params)).toFixed(2)}%`);
+      if (ctx.epoch === plan.fixAfterEpoch) {
+        fixZeros(plan, model, ctx.optimizer, ctx);
+        active = false;
+      }
+    },
+  };
+}
+
+/** Hooks of gated layers: the gate penalty's gradient after backward; fold and fix before fine-tuning. */
+export function gateHooks(plan: PenaltyPlan, model: Model): TrainerHooks {
+  let active = true;
+  const gated = () => model.net.layers.filter((l): l is GatedLayer => l instanceof GatedLayer);
+  return {
+    name: plan.method,
+    afterBackward(ctx) {
+      if (!active) return;
+      const lambda = plan.lambda * plan.schedule(ctx.step);
+      for (const layer of gated()) {
+        const gate = layer.gateParameter;
+        if (gate.grad === null) continue;
+        layer.gateKind.addPenaltyGradient(gate.data, gate.grad.data, lambda);
+      }
+    },
+    endOfEpoch(ctx) {
+      if (!active) return;
+      const layers = gated();
+      const penalty = layers.reduce((s, l) => s + l.gateKind.penalty(l.gateParameter.data), 0);
+      const count = layers.reduce((s, l) => s + l.gateParameter.size, 0);
+      const open = layers.reduce((s, l) => s + l.openFraction() * l.gateParameter.size, 0);
+      plan.log(`${plan.method}: epoch ${ctx.epoch}, λ ${(plan.lambda * plan.schedule(ctx.step)).toExponential(3)}, gate penalty ${penalty.toFixed(1)}, open at test ${(100 * open / Math.max(1, count)).toFixed(2)}% of ${count} gates`);
+      if (ctx.epoch === plan.fixAfterEpoch) {
+        fixZeros(plan, model, ctx.optimizer, ctx);
+        active = false;
+      }
+    },
+  };
+}
