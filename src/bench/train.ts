@@ -52,6 +52,8 @@ export interface TrainBenchOptions {
   quick?: boolean;
   /** Densities for our engine (default 1, 0.1, 0.05, 0.02, 0.01). */
   densities?: number[];
+  /** Thread counts for our engine, each run at every density (default 1 and 2: data-parallel steps). */
+  threads?: number[];
   /** "mnist": the first training images scaled to [0, 1]; "random": seeded uniform data of the same shape. */
   data?: "mnist" | "random";
   /** Python with torch; default the system /usr/bin/python3. null skips PyTorch. */
@@ -116,11 +118,11 @@ export function benchModelSpec(density: number, seed = 0): ModelSpec {
 }
 
 /** Our engine, trained exactly as `sparsetrain train` does: Trainer.trainStep (tidy, forward, crossEntropy, backward, Sgd step). */
-export function ourTrainer(density: number, pool: BatchPool): { trainer: Trainer; batches: { x: Tensor; labels: Int32Array }[] } {
+export function ourTrainer(density: number, pool: BatchPool, threads = 1): { trainer: Trainer; batches: { x: Tensor; labels: Int32Array }[] } {
   const model = buildModel(benchModelSpec(density));
   const optimizer = new Sgd([{ params: model.net.parameters().map((p) => p.tensor) }], { lr: LR, momentum: MOMENTUM });
   const dataset = new Dataset(pool.features, pool.labels, [BENCH_WIDTHS[0]], BENCH_WIDTHS[BENCH_WIDTHS.length - 1], "bench");
-  const trainer = new Trainer({ model, optimizer, train: dataset, batchSize: BENCH_BATCH, epochs: 1, seed: 0 });
+  const trainer = new Trainer({ model, optimizer, train: dataset, batchSize: BENCH_BATCH, epochs: 1, seed: 0, threads });
   const batches = Array.from({ length: pool.count }, (_, b) => ({
     x: keep(tensor(batchFeatures(pool, b), [BENCH_BATCH, BENCH_WIDTHS[0]])),
     labels: batchLabels(pool, b),
@@ -128,11 +130,11 @@ export function ourTrainer(density: number, pool: BatchPool): { trainer: Trainer
   return { trainer, batches };
 }
 
-function ourContender(density: number, pool: BatchPool): Contender {
-  const { trainer, batches } = ourTrainer(density, pool);
+function ourContender(density: number, pool: BatchPool, threads: number): Contender {
+  const { trainer, batches } = ourTrainer(density, pool, threads);
   let cursor = 0;
   return {
-    engine: "sparsetrain", density, threads: 1,
+    engine: "sparsetrain", density, threads,
     async run(steps) {
       let loss = NaN;
       const start = performance.now();
@@ -143,6 +145,7 @@ function ourContender(density: number, pool: BatchPool): Contender {
       return { ms: performance.now() - start, loss };
     },
     dispose() {
+      trainer.close();
       for (const b of batches) b.x.dispose();
     },
   };
@@ -223,6 +226,8 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
   if (!(Number.isInteger(reps) && reps >= 1)) throw new RangeError(`bench train: reps must be a positive integer, got ${reps}`);
   const densities = options.densities ?? [1, 0.1, 0.05, 0.02, 0.01];
   for (const d of densities) if (!(d > 0 && d <= 1)) throw new RangeError(`bench train: densities must be in (0, 1], got ${d}`);
+  const ourThreads = options.threads ?? [1, 2];
+  for (const t of ourThreads) if (!(Number.isInteger(t) && t >= 1)) throw new RangeError(`bench train: --threads must be positive integers, got ${t}`);
 
   const pool = batchPool(options.data ?? "mnist");
   note(`data: ${pool.source}, cycled in ${pool.count} batches of ${BENCH_BATCH}`);
@@ -245,8 +250,8 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
       contenders.push(await tfjsContender(pool));
       note("TensorFlow.js wasm backend (XNNPACK), dense, 1 thread");
     }
-    for (const density of densities) contenders.push(ourContender(density, pool));
-    note("sparsetrain: threads 1 (the Trainer has no data-parallel option yet); densities " + densities.map((d) => `${100 * d}%`).join(", "));
+    for (const threads of ourThreads) for (const density of densities) contenders.push(ourContender(density, pool, threads));
+    note(`sparsetrain: threads ${ourThreads.join(" and ")} (data-parallel steps over worker threads); densities ` + densities.map((d) => `${100 * d}%`).join(", "));
 
     const warmUpSteps = Math.max(3, Math.ceil(steps / 5));
     for (const c of contenders) await c.run(warmUpSteps);

@@ -10,6 +10,16 @@ export interface BenchTrainCommandOptions {
   data?: "mnist" | "random";
   python?: string;
   torch?: boolean;
+  threads?: string;
+}
+
+function threadList(value: string | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
+  const list = value.split(",").map((v) => Number(v.trim()));
+  if (list.length === 0 || !list.every((n) => Number.isInteger(n) && n >= 1)) {
+    throw new RangeError(`bench train: --threads must be a comma-separated list of positive integers (e.g. 1,2), got "${value}"`);
+  }
+  return list;
 }
 
 function positiveInteger(value: string | undefined, option: string): number | undefined {
@@ -33,7 +43,7 @@ export async function benchTrainCommand(options: BenchTrainCommandOptions): Prom
     out("samples/s from the median of interleaved repetitions; vs torch = over PyTorch's best of 1 and 2 threads");
   }
   const rows = await benchTrain({
-    steps, reps, quick: options.quick, data: options.data,
+    steps, reps, quick: options.quick, data: options.data, threads: threadList(options.threads),
     python: options.torch === false ? null : options.python,
     onNote: (line) => (options.json ? process.stderr.write(`${line}\n`) : out(`  ${line}`)),
   });

@@ -22,7 +22,8 @@ test("the benchmark model: all four weight layers CSR at the density, plain Line
 test("ours and TensorFlow.js train and are compared (PyTorch skipped)", async () => {
   const notes: string[] = [];
   const rows = await benchTrain({ steps: 2, reps: 1, densities: [1, 0.02], data: "random", python: null, onNote: (l) => notes.push(l) });
-  assert.deepEqual(rows.map((r) => `${r.engine}@${r.density}`), ["tfjs-wasm@1", "sparsetrain@1", "sparsetrain@0.02"]);
+  assert.deepEqual(rows.map((r) => `${r.engine}@${r.density}x${r.threads}`),
+    ["tfjs-wasm@1x1", "sparsetrain@1x1", "sparsetrain@0.02x1", "sparsetrain@1x2", "sparsetrain@0.02x2"]);
   const tfjs = rows[0];
   for (const r of rows) {
     assert.ok(Number.isFinite(r.samples_per_s) && r.samples_per_s > 0, `${r.engine} samples/s ${r.samples_per_s}`);
@@ -37,11 +38,12 @@ test("ours and TensorFlow.js train and are compared (PyTorch skipped)", async ()
 test("bad options name the option", async () => {
   await assert.rejects(benchTrain({ steps: 0, python: null, skipTfjs: true }), /--steps must be a positive integer, got 0/);
   await assert.rejects(benchTrain({ densities: [1.5], python: null, skipTfjs: true }), /densities must be in \(0, 1\], got 1.5/);
+  await assert.rejects(benchTrain({ threads: [0], python: null, skipTfjs: true }), /--threads must be positive integers, got 0/);
 });
 
 const torch = probeTorch("/usr/bin/python3");
 test("PyTorch reference runs when the system python3 has torch", { skip: "problem" in torch ? torch.problem : false }, async () => {
-  const rows = await benchTrain({ steps: 2, reps: 1, densities: [0.01], data: "random", skipTfjs: true });
+  const rows = await benchTrain({ steps: 2, reps: 1, densities: [0.01], threads: [1], data: "random", skipTfjs: true });
   const torchRows = rows.filter((r) => r.engine === "pytorch");
   assert.deepEqual(torchRows.map((r) => r.threads), [1, 2]);
   assert.equal(Math.max(...torchRows.map((r) => r.vs_torch!)), 1);
