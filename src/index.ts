@@ -1,4 +1,4 @@
-// sparsetrain public API: tensors, autograd ops, sparse matrices, layers, optimizers, data, recipes, checkpoints and training.
+// sparsetrain public API: tensors, autograd ops, sparse matrices, layers, optimizers, data, recipes, checkpoints, training and pruning sensitivity.
 export * from "./tensor/tensor.js";
 export * from "./tensor/rng.js";
 export * from "./tensor/init.js";
@@ -50,3 +50,7 @@ export * from "./train/hooks.js";
 export * from "./train/trainer.js";
 export * from "./train/evaluate.js";
 export * from "./train/run.js";
+export { sensitivityScan, evaluatePruned, withPrunedWeights } from "./sparse/sensitivity.js";
+export type { SensitivityOptions, SensitivityScan, SensitivityRow, SensitivityLayer, TemporaryPruning } from "./sparse/sensitivity.js";
+export { budgetsFromSensitivity, budgetOverrides } from "./sparse/sensitivity-budgets.js";
+export type { BudgetOptions, SensitivityBudgets, LayerSensitivityBudget } from "./sparse/sensitivity-budgets.js";

@@ -1,19 +1,30 @@
-// `sparsetrain eval` and `sparsetrain info`: evaluate a checkpoint, or list its layers with shapes, non-zeros and bytes.
+// `sparsetrain eval` and `sparsetrain info`: evaluate a checkpoint on its test set, or list its layers with shapes, non-zeros and bytes.
 import { statSync } from "node:fs";
+import type { Dataset } from "../data/dataset.js";
 import { loadImageDataset, type ImageDatasetName } from "../data/mnist.js";
 import { applyNormalizer } from "../data/normalize.js";
-import { loadCheckpoint } from "../io/checkpoint.js";
+import { loadCheckpoint, type LoadedCheckpoint } from "../io/checkpoint.js";
 import { readSafetensors } from "../io/safetensors.js";
 import { evaluate } from "../train/evaluate.js";
 import { countParameters } from "../train/run.js";
 
-export function evalCommand(path: string, options: { data?: ImageDatasetName; dataDir?: string; json?: boolean }): void {
-  const checkpoint = loadCheckpoint(path);
+/**
+ * The test split a checkpoint is evaluated on: `data` if given, else the image dataset its recipe
+ * trained on, normalized as in training. `limit` keeps the first examples only.
+ */
+export function checkpointTestSet(checkpoint: LoadedCheckpoint, options: { data?: ImageDatasetName; dataDir?: string; limit?: number }): { dataset: ImageDatasetName; test: Dataset } {
   const recipeData = (checkpoint.recipe as { data?: { dataset?: string } } | undefined)?.data?.dataset;
   const dataset = options.data ?? (recipeData === "mnist" || recipeData === "fashion-mnist" ? recipeData : undefined);
-  if (dataset === undefined) throw new Error(`${path}: trained on "${recipeData ?? "unknown"}" data; pass --data mnist or --data fashion-mnist`);
-  const { test } = loadImageDataset(dataset, options.dataDir);
+  if (dataset === undefined) throw new Error(`${checkpoint.path}: trained on "${recipeData ?? "unknown"}" data; pass --data mnist or --data fashion-mnist`);
+  const { test: all } = loadImageDataset(dataset, options.dataDir);
+  const test = options.limit !== undefined ? all.limit(options.limit) : all;
   if (checkpoint.normalizer) applyNormalizer(checkpoint.normalizer, test);
+  return { dataset, test };
+}
+
+export function evalCommand(path: string, options: { data?: ImageDatasetName; dataDir?: string; json?: boolean }): void {
+  const checkpoint = loadCheckpoint(path);
+  const { dataset, test } = checkpointTestSet(checkpoint, options);
   const started = performance.now();
   const result = evaluate(checkpoint.model, test);
   const counts = countParameters(checkpoint.model.net.parameters());

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// The sparsetrain command line: train, eval, info and bench.
+// The sparsetrain command line: train, eval, info, prune, sensitivity and bench.
 import { Command, Option } from "commander";
 import { benchKernelsCommand } from "./bench-command.js";
 import { benchTrainCommand } from "./bench-train-command.js";
 import { evalCommand, infoCommand } from "./checkpoint-commands.js";
 import { pruneCommand } from "./prune-command.js";
+import { DEFAULT_GRID, sensitivityCommand } from "./sensitivity-command.js";
 import { trainCommand } from "./train-command.js";
 
 const program = new Command()
@@ -62,6 +63,23 @@ program
   .option("--json", "print a JSON summary as the last line")
   .action(pruneCommand);
 
+program
+  .command("sensitivity")
+  .description("prune each weight alone across a sparsity grid, evaluate, and derive per-layer budgets for a global sparsity; writes nothing to the checkpoint")
+  .argument("<checkpoint>", "checkpoint to analyse (.safetensors); never modified")
+  .addOption(new Option("--data <dataset>", "dataset to evaluate on (default: the one it was trained on)").choices(["mnist", "fashion-mnist"]))
+  .option("--data-dir <dir>", "folder holding the dataset's IDX files")
+  .option("--grid <sparsities>", "comma-separated sparsities in [0, 1] to prune each weight to", DEFAULT_GRID)
+  .option("--criterion <name>", "magnitude | random", "magnitude")
+  .option("--target <fraction>", "derive per-layer sparsities reaching this global sparsity in [0, 1) over the scanned weights")
+  .option("--max-drop <fraction>", "accuracy any single layer may lose, e.g. 0.01 (alone: budgets within it; with --target: fail if the target needs more)")
+  .option("--limit <n>", "evaluate on the first n test examples only")
+  .option("--include <pattern>", "scan only these weights, e.g. layers.0 or *.weight (repeatable)", collect, [])
+  .option("--exclude <pattern>", "leave these weights out of the scan (repeatable)", collect, [])
+  .option("--out <file>", "write the budgets as YAML overrides for a prune recipe (needs --target or --max-drop)")
+  .option("--json", "one JSON object per measurement, then a JSON summary line")
+  .action(sensitivityCommand);
+
 const bench = program.command("bench").description("benchmarks that print ratios against peers measured in the same run");
 bench
   .command("kernels")
@@ -79,6 +97,7 @@ bench
   .addOption(new Option("--data <kind>", "training batches: real MNIST images or seeded random ones").choices(["mnist", "random"]).default("mnist"))
   .option("--python <path>", "python that imports torch for the PyTorch reference", "/usr/bin/python3")
   .option("--no-torch", "skip the PyTorch reference")
+  .option("--threads <list>", "thread counts for our engine, each at every density (default 1,2: data-parallel steps)")
   .action(benchTrainCommand);
 
 try {

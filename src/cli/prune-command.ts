@@ -1,6 +1,4 @@
 // `sparsetrain prune`: load a checkpoint, prune it (criterion, scope, structure or N:M), write a new checkpoint atomically and print per-layer densities.
-import { realpathSync, existsSync } from "node:fs";
-import { resolve } from "node:path";
 import { loadCheckpoint, saveCheckpoint } from "../io/checkpoint.js";
 import { criterionNames, needsGradient, type CriterionName } from "../sparse/criteria.js";
 import { convertSparseLayers, DEFAULT_CSR_BELOW } from "../sparse/prune/convert.js";
@@ -9,6 +7,7 @@ import { pruneModel, structureNames, type Structure } from "../sparse/prune/prun
 import { shrinkStructures } from "../sparse/prune/shrink.js";
 import { parseNM } from "../sparse/selectors.js";
 import { countParameters } from "../train/run.js";
+import { parseNumber, samePath } from "./parse-options.js";
 
 export interface PruneCommandOptions {
   criterion: string;
@@ -24,17 +23,6 @@ export interface PruneCommandOptions {
   shrink: boolean;
   out: string;
   json?: boolean;
-}
-
-function parseNumber(text: string, option: string, allowed: string): number {
-  const value = Number(text);
-  if (text.trim() === "" || !Number.isFinite(value)) throw new RangeError(`${option} must be ${allowed}, got "${text}"`);
-  return value;
-}
-
-function samePath(a: string, b: string): boolean {
-  const real = (p: string) => (existsSync(p) ? realpathSync(p) : resolve(p));
-  return real(a) === real(b);
 }
 
 export function pruneCommand(path: string, options: PruneCommandOptions): void {
