@@ -166,6 +166,7 @@ export const trainSchema = section({
   steps: positiveInt().optional().describe("Train for this many optimizer steps instead of epochs."),
   evalEvery: positiveInt().default(1).describe("Evaluate on the validation set every N epochs (every N steps with `steps`)."),
   threads: positiveInt().default(1).describe("Threads for data-parallel training steps (worker threads sharing the model's memory); 1 computes on the main thread only."),
+  labelSmoothing: fraction().default(0).describe("Label smoothing ε of the training cross-entropy, in [0, 1): targets (1 − ε)·onehot + ε/classes."),
   earlyStopping: section({
     patience: positiveInt().describe("Evaluations without improvement before stopping."),
     metric: oneOf(["val_loss", "val_accuracy"]).default("val_loss"),

@@ -104,6 +104,7 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
     earlyStopping: recipe.train.earlyStopping,
     evalEvery: recipe.train.evalEvery,
     threads: recipe.train.threads,
+    labelSmoothing: recipe.train.labelSmoothing,
     hooks,
     onStep: options.onStep,
     onEpochStart: options.onEpochStart,

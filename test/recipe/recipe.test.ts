@@ -30,7 +30,7 @@ test("an empty recipe gets every default", () => {
   assert.deepEqual(recipe.model, { preset: "lenet-300-100", batchNorm: false, activation: "relu", dropout: 0, sparse: {} });
   assert.deepEqual(recipe.optimizer, { name: "sgd", lr: 0.1, momentum: 0, nesterov: false, weightDecay: 0, paramGroups: [] });
   assert.deepEqual(recipe.schedule, { name: "constant", factor: 1, unit: "epoch" });
-  assert.deepEqual(recipe.train, { epochs: 10, evalEvery: 1, threads: 1 });
+  assert.deepEqual(recipe.train, { epochs: 10, evalEvery: 1, threads: 1, labelSmoothing: 0 });
   assert.deepEqual(recipe.output, { checkpointEvery: 1, runDir: "runs/quick" });
 });
 
@@ -73,7 +73,7 @@ output: {runDir: /tmp/run, checkpointEvery: 0}
   assert.equal(recipe.optimizer.lr, 3e-4);
   assert.deepEqual(recipe.optimizer.paramGroups, [{ pattern: "*.bias", weightDecay: 0 }]);
   assert.equal(recipe.schedule.name, "sequence");
-  assert.deepEqual(recipe.train, { steps: 5000, evalEvery: 500, earlyStopping: { patience: 3, metric: "val_accuracy", minDelta: 0 }, epochs: undefined, threads: 1 });
+  assert.deepEqual(recipe.train, { steps: 5000, evalEvery: 500, earlyStopping: { patience: 3, metric: "val_accuracy", minDelta: 0 }, epochs: undefined, threads: 1, labelSmoothing: 0 });
   assert.equal(recipe.output.runDir, "/tmp/run");
 });
 

@@ -24,6 +24,10 @@ export function isGatableLayer(layer: Layer): layer is GatedWeightLayer {
   return layer instanceof Linear || layer instanceof SparseLinear || layer instanceof Conv2d;
 }
 
+export function isStoredAsCsr(layer: GatedWeightLayer): boolean {
+  return layer instanceof SparseLinear || (layer instanceof Conv2d && layer.sparseWeight !== null);
+}
+
 function outputsOf(layer: GatedWeightLayer): number {
   return layer instanceof Conv2d ? layer.outChannels : layer.outFeatures;
 }
@@ -42,7 +46,7 @@ export class GatedLayer implements FusableLayer {
     /** For messages: the layer's name in the model, e.g. "layers.0". */
     readonly label = "layer",
   ) {
-    if (granularity === "weight" && (inner instanceof SparseLinear || (inner instanceof Conv2d && inner.sparseWeight !== null))) {
+    if (granularity === "weight" && isStoredAsCsr(inner)) {
       throw new RangeError(`${label}: per-weight gates need a dense layer, and ${inner.describe()} is stored as CSR; use granularity: neuron`);
     }
     this.kind = inner.kind;
@@ -120,21 +124,23 @@ function denseWeight(layer: Linear | Conv2d): Tensor {
 export function foldGates(gated: GatedLayer): GatedWeightLayer {
   const z = gated.gateKind.deterministic(gated.gateParameter.data);
   const inner = gated.inner;
+  // NOTE: a closed gate assigns 0 rather than multiplying: −w·0 would leave −0 in the checkpoint.
+  const gate = (w: number, g: number) => (g === 0 ? 0 : w * g);
   if (gated.granularity === "weight") {
     const w = denseWeight(inner as Linear | Conv2d).data;
-    for (let i = 0; i < w.length; i++) w[i] *= z[i];
-  } else if (inner instanceof SparseLinear || (inner instanceof Conv2d && inner.sparseWeight !== null)) {
-    const m = inner instanceof SparseLinear ? inner.weight : inner.sparseWeight!;
+    for (let i = 0; i < w.length; i++) w[i] = gate(w[i], z[i]);
+  } else if (isStoredAsCsr(inner)) {
+    const m = inner instanceof SparseLinear ? inner.weight : (inner as Conv2d).sparseWeight!;
     const rowPtr = m.rowPtr, values = m.values.data;
-    for (let r = 0; r < m.rows; r++) for (let p = rowPtr[r]; p < rowPtr[r + 1]; p++) values[p] *= z[r];
+    for (let r = 0; r < m.rows; r++) for (let p = rowPtr[r]; p < rowPtr[r + 1]; p++) values[p] = gate(values[p], z[r]);
   } else {
     const w = denseWeight(inner as Linear | Conv2d).data;
     const perRow = w.length / z.length;
-    for (let i = 0; i < w.length; i++) w[i] *= z[Math.floor(i / perRow)];
+    for (let i = 0; i < w.length; i++) w[i] = gate(w[i], z[Math.floor(i / perRow)]);
   }
   if (gated.granularity === "neuron" && inner.bias) {
     const b = inner.bias.data;
-    for (let i = 0; i < b.length; i++) b[i] *= z[i];
+    for (let i = 0; i < b.length; i++) b[i] = gate(b[i], z[i]);
   }
   gated.gateParameter.grad?.dispose();
   gated.gateParameter.grad = null;

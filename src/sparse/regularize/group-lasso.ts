@@ -38,6 +38,7 @@ export function groupSoftThreshold(values: Float32Array, group: Int32Array, coun
   if (!(t >= 0)) throw new RangeError(`groupSoftThreshold: threshold must be >= 0, got ${t}`);
   const norms = groupL2Norms(values, group, count);
   const scale = Float64Array.from(norms, (n) => (n > t ? 1 - t / n : 0));
-  for (let i = 0; i < values.length; i++) values[i] *= scale[group[i]];
+  // NOTE: assigned, not multiplied, in zeroed groups: −w·0 would leave −0 in the checkpoint.
+  for (let i = 0; i < values.length; i++) values[i] = scale[group[i]] === 0 ? 0 : values[i] * scale[group[i]];
   return scale.reduce((zero, s) => zero + (s === 0 ? 1 : 0), 0);
 }

@@ -39,6 +39,15 @@ function zeroFraction(params: NamedParameter[]): number {
   return zeros / Math.max(1, total);
 }
 
+/**
+ * Whether the penalty still applies in the epoch `epoch` (0-based while training it, the count of
+ * finished epochs at its end). Derived from the epoch rather than kept as a flag so that a run
+ * resumed from a checkpoint written after fine-tuning began does not apply the penalty again.
+ */
+function penalizing(plan: PenaltyPlan, epoch: number): boolean {
+  return plan.fixAfterEpoch === null || epoch < plan.fixAfterEpoch;
+}
+
 /** Folds any gates, fixes the zeros (mask or CSR) for fine-tuning and logs the per-layer report. */
 function fixZeros(plan: PenaltyPlan, model: Model, optimizer: Optimizer, ctx: HookContext): void {
   const folded = foldAllGates(model);
@@ -48,42 +57,38 @@ function fixZeros(plan: PenaltyPlan, model: Model, optimizer: Optimizer, ctx: Ho
 
 /** Hooks of a weight regularizer: gradient penalty after backward, or proximal step after the optimizer step. */
 export function regularizerHooks(regularizer: Regularizer, plan: PenaltyPlan, model: Model): TrainerHooks {
-  let active = true;
   const targets = (ctx: HookContext) => ctx.parameters.filter((p) => p.name.endsWith(".weight") && plan.layers.includes(p.layerIndex));
   return {
     name: plan.method,
     afterBackward(ctx) {
-      if (!active || !regularizer.addGradient) return;
+      if (!penalizing(plan, ctx.epoch) || !regularizer.addGradient) return;
       const lambda = plan.lambda * plan.schedule(ctx.step);
       for (const p of targets(ctx)) regularizer.addGradient(p, lambda);
     },
     afterStep(ctx) {
-      if (!active || !regularizer.proximalStep) return;
-      // ctx.step already counts the step just taken.
+      // ctx.step already counts the step just taken; ctx.epoch is still the step's epoch.
+      if (!penalizing(plan, ctx.epoch) || !regularizer.proximalStep) return;
       const lambda = plan.lambda * plan.schedule(ctx.step - 1);
       for (const p of targets(ctx)) regularizer.proximalStep(p, learningRateOf(ctx.optimizer, p.tensor) * lambda);
     },
     endOfEpoch(ctx) {
-      if (!active) return;
+      // ctx.epoch counts the epochs finished, this one included.
+      if (!penalizing(plan, ctx.epoch - 1)) return;
       const params = targets(ctx);
       const penalty = params.reduce((s, p) => s + regularizer.penalty(p), 0);
       plan.log(`${plan.method}: epoch ${ctx.epoch}, λ ${(plan.lambda * plan.schedule(ctx.step)).toExponential(3)}, R(w) ${penalty.toFixed(2)}, exact zeros ${(100 * zeroFraction(params)).toFixed(2)}%`);
-      if (ctx.epoch === plan.fixAfterEpoch) {
-        fixZeros(plan, model, ctx.optimizer, ctx);
-        active = false;
-      }
+      if (ctx.epoch === plan.fixAfterEpoch) fixZeros(plan, model, ctx.optimizer, ctx);
     },
   };
 }
 
 /** Hooks of gated layers: the gate penalty's gradient after backward; fold and fix before fine-tuning. */
 export function gateHooks(plan: PenaltyPlan, model: Model): TrainerHooks {
-  let active = true;
   const gated = () => model.net.layers.filter((l): l is GatedLayer => l instanceof GatedLayer);
   return {
     name: plan.method,
     afterBackward(ctx) {
-      if (!active) return;
+      if (!penalizing(plan, ctx.epoch)) return;
       const lambda = plan.lambda * plan.schedule(ctx.step);
       for (const layer of gated()) {
         const gate = layer.gateParameter;
@@ -92,16 +97,13 @@ export function gateHooks(plan: PenaltyPlan, model: Model): TrainerHooks {
       }
     },
     endOfEpoch(ctx) {
-      if (!active) return;
+      if (!penalizing(plan, ctx.epoch - 1)) return;
       const layers = gated();
       const penalty = layers.reduce((s, l) => s + l.gateKind.penalty(l.gateParameter.data), 0);
       const count = layers.reduce((s, l) => s + l.gateParameter.size, 0);
       const open = layers.reduce((s, l) => s + l.openFraction() * l.gateParameter.size, 0);
       plan.log(`${plan.method}: epoch ${ctx.epoch}, λ ${(plan.lambda * plan.schedule(ctx.step)).toExponential(3)}, gate penalty ${penalty.toFixed(1)}, open at test ${(100 * open / Math.max(1, count)).toFixed(2)}% of ${count} gates`);
-      if (ctx.epoch === plan.fixAfterEpoch) {
-        fixZeros(plan, model, ctx.optimizer, ctx);
-        active = false;
-      }
+      if (ctx.epoch === plan.fixAfterEpoch) fixZeros(plan, model, ctx.optimizer, ctx);
     },
   };
 }

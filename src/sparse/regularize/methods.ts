@@ -4,7 +4,7 @@ import { Rng } from "../../tensor/rng.js";
 import { defineMethod, type SparsityContext, type SparsityMethod } from "../method.js";
 import { selectTargets } from "../prune/targets.js";
 import { foldAllGates, formatSparsityReport, sparsifyLayers } from "./finalize.js";
-import { GatedLayer, isGatableLayer } from "./gated-layer.js";
+import { GatedLayer, isGatableLayer, isStoredAsCsr } from "./gated-layer.js";
 import { hardConcreteGates, sigmoidGates, type GateKind } from "./gates.js";
 import { gateHooks, regularizerHooks, type PenaltyPlan } from "./hooks.js";
 import { lambdaScheduleFrom } from "./lambda-schedules.js";
@@ -26,7 +26,9 @@ function fixAfterEpoch(config: CommonConfig, context: SparsityContext): number |
   if (config.fineTune === undefined) return null;
   const epochs = Math.ceil(context.totalSteps / context.stepsPerEpoch);
   const fixAt = epochs - config.fineTune.epochs;
-  if (fixAt < 1) throw new RangeError(`sparsity.fineTune.epochs: must be less than the run's ${epochs} epochs, got ${config.fineTune.epochs}`);
+  if (fixAt < 1) {
+    throw new RangeError(`sparsity.fineTune.epochs: expected an integer < ${epochs} (the run's epochs), got ${config.fineTune.epochs}; the penalty needs at least one epoch before fine-tuning`);
+  }
   return fixAt;
 }
 
@@ -66,6 +68,9 @@ function gateMethod<C extends GateConfig>(schema: SparsityMethod<C>["schema"], g
       for (const index of targetLayers(config, model)) {
         const layer = model.net.layers[index];
         if (!isGatableLayer(layer)) throw new Error(`sparsity: layers.${index} (${layer.describe()}) cannot be gated`);
+        if (config.granularity === "weight" && isStoredAsCsr(layer)) {
+          throw new RangeError(`sparsity.granularity: per-weight gates need dense layers, but layers.${index} (${layer.describe()}) is stored as CSR; use granularity: neuron or exclude: [layers.${index}]`);
+        }
         const rng = new Rng(context.seed, `layers.${index}.${kind.parameterName}/init`);
         model.net.layers[index] = new GatedLayer(layer, kind, config.granularity, rng, `layers.${index}`);
       }

@@ -11,8 +11,10 @@ export const lambdaScheduleSchema = z.discriminatedUnion("name", [
     name: z.literal("linear-ramp"),
     unit,
     begin: nonNegativeNumber().default(0),
-    end: positiveNumber().describe("λ reaches its full value here."),
+    end: positiveNumber().describe("λ reaches its full value here (after begin)."),
     startFactor: unitInterval().default(0).describe("λ before `begin`, as a fraction of λ."),
+  }).superRefine((s, context) => {
+    if (!(s.end > s.begin)) context.addIssue({ code: "custom", path: ["end"], input: s.end, message: `expected a number > begin (${s.begin})` });
   }),
   section({
     name: z.literal("step-up"),
@@ -21,7 +23,11 @@ export const lambdaScheduleSchema = z.discriminatedUnion("name", [
     every: positiveNumber().describe("Multiply λ by `factor` after every this many units."),
     factor: z.number(expected("a number >= 1")).min(1, expected("a number >= 1")),
     startFactor: positiveNumber().default(1).describe("λ at `begin`, as a fraction of λ."),
-    maxFactor: positiveNumber().optional().describe("Cap, as a multiple of λ."),
+    maxFactor: positiveNumber().optional().describe("Cap, as a multiple of λ (at least startFactor: λ only goes up)."),
+  }).superRefine((s, context) => {
+    if (s.maxFactor !== undefined && s.maxFactor < s.startFactor) {
+      context.addIssue({ code: "custom", path: ["maxFactor"], input: s.maxFactor, message: `expected a number >= startFactor (${s.startFactor})` });
+    }
   }),
 ]).describe("λ over training: constant | linear-ramp | step-up.");
 
@@ -47,6 +53,12 @@ export const groupLassoSchema = section({
   structure: oneOf(groupStructures).describe("neurons = filters (dim 0: output rows, conv filters); inputs = channels (dim 1: input features, conv input channels)."),
   mode: oneOf(["proximal", "subgradient"]).default("proximal").describe("proximal: block soft-thresholding (exact zero groups); subgradient: a loss penalty."),
 });
+
+// NOTE: for group lasso, λ multiplies Σ_g √p_g‖w_g‖₂ (group-lasso.ts), so a proximal step shrinks a
+// group's norm by lr·λ·√p_g. For gates, λ is per gate; a gate's data gradient is a weight times that
+// weight's gradient, so gates usually need a far larger learning rate than weights, and no weight
+// decay (which pulls them half open): optimizer.paramGroups [{pattern: "*.log_alpha", lr, weightDecay: 0}].
+// Such a pattern matches nothing once the gates are folded, which a resumed run's optimizer rejects.
 
 const granularity = oneOf(["weight", "neuron"]).default("weight")
   .describe("One gate per weight, or per output neuron / conv filter (exclude the output layer, e.g. exclude: [layers.4]).");
