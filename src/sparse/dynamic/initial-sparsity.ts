@@ -28,12 +28,15 @@ export function prepareInitialMask(config: InitialSparsityConfig, model: Model, 
     const counts = snipPrune(model, context.train, { seed: context.seed, batches: config.snipBatches, batchSize: context.batchSize });
     context.log(`${config.method}: SNIP kept ${Object.entries(counts).map(([name, n]) => `${name} ${n}`).join(", ")}`);
   }
-  if (config.initScale === "sparse") {
-    for (const p of model.net.parameters()) {
-      if (p.sparse === undefined || p.sparse.nnz === 0) continue;
-      const scale = 1 / Math.sqrt(p.sparse.density);
-      const w = p.tensor.data;
-      for (let i = 0; i < w.length; i++) w[i] *= scale;
-    }
+  if (config.initScale === "sparse") scaleSparseInit(model);
+}
+
+/** Scales every sparse weight's values by 1/√density (see prepareInitialMask). */
+export function scaleSparseInit(model: Model): void {
+  for (const p of model.net.parameters()) {
+    if (p.sparse === undefined || p.sparse.nnz === 0) continue;
+    const scale = 1 / Math.sqrt(p.sparse.density);
+    const w = p.tensor.data;
+    for (let i = 0; i < w.length; i++) w[i] *= scale;
   }
 }
