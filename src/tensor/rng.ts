@@ -79,6 +79,18 @@ export class Rng {
     }
   }
 
+  /** Uniform integer in [0, n) for n up to 2^53 (53 random bits, unbiased by rejection); `int` for n <= 2^32. */
+  bigInt(n: number): number {
+    if (!(Number.isInteger(n) && n >= 1 && n <= 2 ** 53)) {
+      throw new RangeError(`Rng.bigInt: n must be an integer in [1, 2^53], got ${n}`);
+    }
+    const limit = Math.floor(2 ** 53 / n) * n;
+    for (;;) {
+      const x = (this.nextUint32() >>> 11) * 2 ** 32 + this.nextUint32();
+      if (x < limit) return x % n;
+    }
+  }
+
   /** Standard normal deviate (Marsaglia polar method; the spare is cached and part of the state). */
   normal(): number {
     if (this.spareNormal !== null) {

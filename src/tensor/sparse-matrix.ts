@@ -23,6 +23,33 @@ interface HeapInt32Block {
   length: number;
 }
 
+/**
+ * Above this many positions (rows·cols) `random` no longer keeps one bit per position (2^32 bits
+ * = 512 MiB) or visits every position: it draws positions directly (see sampleSortedPositions).
+ */
+const LARGE_LAYER_POSITIONS = 2 ** 32;
+
+/**
+ * `count` distinct uniform positions in [0, total), sorted: draw, sort, drop repeats, draw the
+ * shortfall again. Memory and time grow with `count`, not `total` (a 10⁵×10⁵ layer at 0.1% draws
+ * 10⁷ positions instead of scanning 10¹⁰).
+ */
+function sampleSortedPositions(total: number, count: number, rng: Rng): Float64Array {
+  let kept = new Float64Array(0);
+  while (kept.length < count) {
+    const drawn = new Float64Array(count - kept.length);
+    for (let i = 0; i < drawn.length; i++) drawn[i] = rng.bigInt(total);
+    const merged = new Float64Array(kept.length + drawn.length);
+    merged.set(kept);
+    merged.set(drawn, kept.length);
+    merged.sort();
+    let unique = 0;
+    for (let i = 0; i < merged.length; i++) if (i === 0 || merged[i] !== merged[i - 1]) merged[unique++] = merged[i];
+    kept = merged.slice(0, unique);
+  }
+  return kept;
+}
+
 function allocInt32(values: ArrayLike<number>): HeapInt32Block {
   const block = { ptr: alloc(values.length * 4), length: values.length };
   heapI32().set(values, block.ptr >> 2);
@@ -171,6 +198,11 @@ export class SparseMatrix {
     if (!(density >= 0 && density <= 1)) throw new RangeError(`SparseMatrix.random: density must be in [0, 1], got ${density}`);
     const total = rows * cols;
     const count = Math.round(density * total);
+    if (total > LARGE_LAYER_POSITIONS) {
+      const matrix = SparseMatrix.fromSortedPositions(rows, cols, sampleSortedPositions(total, count, rng));
+      init?.(matrix.values);
+      return matrix;
+    }
     // Floyd: for j in [total − count, total), pick t in [0, j]; take t unless taken, else take j.
     // One bit per position keeps the scratch small (12.5 MB for a 10⁴×10⁴ layer).
     const chosen = new Uint32Array(Math.ceil(total / 32));
@@ -183,6 +215,19 @@ export class SparseMatrix {
     const matrix = SparseMatrix.select(rows, cols, null, isChosen);
     init?.(matrix.values);
     return matrix;
+  }
+
+  /** CSR of strictly increasing row-major positions (row·cols + col), values zero. */
+  private static fromSortedPositions(rows: number, cols: number, positions: Float64Array): SparseMatrix {
+    const rowPtr = new Int32Array(rows + 1);
+    const colIdx = new Int32Array(positions.length);
+    for (let p = 0; p < positions.length; p++) {
+      const row = Math.floor(positions[p] / cols);
+      colIdx[p] = positions[p] - row * cols;
+      rowPtr[row + 1]++;
+    }
+    for (let i = 0; i < rows; i++) rowPtr[i + 1] += rowPtr[i];
+    return new SparseMatrix(rows, cols, allocInt32(rowPtr), allocInt32(colIdx), zeros([positions.length]));
   }
 
   /** CSR of the positions `keepAt(row·cols + col)` in row-major order, values from `data` (zeros if null). */

@@ -171,3 +171,39 @@ test("a matrix owns its values outside tidy scopes; dispose frees everything", (
   assert.equal(heapStats().bytesInUse, before);
   assert.throws(() => w.rowPtr, /SparseMatrix 20×20 \(nnz 200\) was used after dispose\(\)/);
 });
+
+test("random on a layer of more than 2^32 positions draws its exact count of distinct sorted positions", () => {
+  const draw = () => SparseMatrix.random(100_000, 100_000, 1e-5, new Rng(3, "big-layer"));
+  const w = draw();
+  try {
+    assert.equal(w.nnz, 100_000);
+    w.validate(); // sorted, in range, no repeats within a row
+    const again = draw();
+    try {
+      assert.deepEqual(Array.from(again.colIdx), Array.from(w.colIdx), "same seed, same positions");
+      assert.deepEqual(Array.from(again.rowPtr), Array.from(w.rowPtr));
+    } finally {
+      again.dispose();
+    }
+    // Roughly uniform over rows: 10^5 draws over 10^5 rows, so about one per row and few empty rows beyond e^-1.
+    const emptyRows = Array.from({ length: 100_000 }, (_, r) => w.rowPtr[r + 1] === w.rowPtr[r]).filter(Boolean).length;
+    assert.ok(Math.abs(emptyRows / 100_000 - Math.exp(-1)) < 0.01, `empty rows ${emptyRows}`);
+  } finally {
+    w.dispose();
+  }
+});
+
+test("Rng.bigInt covers [0, n) for n beyond 2^32 and rejects bad n", () => {
+  const rng = new Rng(1, "big-int");
+  const n = 3 * 2 ** 40 + 7;
+  let max = 0, min = n;
+  for (let i = 0; i < 20_000; i++) {
+    const x = rng.bigInt(n);
+    assert.ok(Number.isInteger(x) && x >= 0 && x < n);
+    max = Math.max(max, x);
+    min = Math.min(min, x);
+  }
+  assert.ok(max > 0.99 * n && min < 0.01 * n, `range [${min}, ${max}]`);
+  assert.throws(() => rng.bigInt(0), /Rng.bigInt: n must be an integer in \[1, 2\^53\], got 0/);
+  assert.throws(() => rng.bigInt(2 ** 54), /got 18014398509481984/);
+});
