@@ -42,13 +42,13 @@ function refreshViews(): void {
   u8View = new Uint8Array(memory.buffer);
 }
 
-/** Float32 view over the whole heap; index = byteOffset >> 2. */
+/** Float32 view over the whole heap; index = byteOffset >>> 2. */
 export function heapF32(): Float32Array {
   if (f32View.byteLength !== memory.buffer.byteLength) refreshViews();
   return f32View;
 }
 
-/** Int32 view over the whole heap; index = byteOffset >> 2. */
+/** Int32 view over the whole heap; index = byteOffset >>> 2. */
 export function heapI32(): Int32Array {
   if (i32View.byteLength !== memory.buffer.byteLength) refreshViews();
   return i32View;

@@ -28,7 +28,7 @@ export interface KernelBenchOptions {
 function randomBlock(size: number, rng: Rng): number {
   const ptr = alloc(size * 4);
   const h = heapF32();
-  for (let i = 0; i < size; i++) h[(ptr >> 2) + i] = rng.uniform() * 2 - 1;
+  for (let i = 0; i < size; i++) h[(ptr >>> 2) + i] = rng.uniform() * 2 - 1;
   return ptr;
 }
 
@@ -55,8 +55,8 @@ export async function benchKernels(options: KernelBenchOptions = {}): Promise<Ke
   for (const { name, m, k, n } of denseShapes) {
     const a = randomBlock(m * k, rng), b = randomBlock(n * k, rng), c = alloc(m * n * 4);
     const ours = () => kernels.gemm(0, 1, m, n, k, 1, a, k, b, k, 0, c, n);
-    const tfA = tf.tensor2d(heapF32().slice(a >> 2, (a >> 2) + m * k), [m, k]);
-    const tfB = tf.tensor2d(heapF32().slice(b >> 2, (b >> 2) + n * k), [k, n]);
+    const tfA = tf.tensor2d(heapF32().slice(a >>> 2, (a >>> 2) + m * k), [m, k]);
+    const tfB = tf.tensor2d(heapF32().slice(b >>> 2, (b >>> 2) + n * k), [k, n]);
     const theirs = () => tf.matMul(tfA, tfB).dispose();
     warmUp(ours, 300);
     warmUp(theirs, 300);

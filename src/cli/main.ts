@@ -104,5 +104,7 @@ try {
   await program.parseAsync();
 } catch (error) {
   process.stderr.write(`sparsetrain: ${(error as Error).message}\n`);
+  // SPARSETRAIN_DEBUG=1 shows where an unexpected error came from.
+  if (process.env.SPARSETRAIN_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
   process.exit(1);
 }

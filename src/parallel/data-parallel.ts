@@ -167,7 +167,7 @@ export class DataParallel {
     }
     const labelSmoothing = options.labelSmoothing ?? 0;
     const ranges = splitRows(rows, this.workers.length + 1);
-    heapI32().set(labels, this.labelsPtr >> 2);
+    heapI32().set(labels, this.labelsPtr >>> 2);
     this.syncStructure();
     const buffers = this.model.net.buffers();
     const sequence = ++this.sequence;
@@ -240,7 +240,7 @@ export class DataParallel {
       const own = buffer.tensor.data;
       const base = own.slice();
       for (const w of started) {
-        const theirs = w.control.bufferPtr(i) >> 2;
+        const theirs = w.control.bufferPtr(i) >>> 2;
         for (let k = 0; k < own.length; k++) own[k] += shareOf(w) * (heap[theirs + k] - base[k]);
       }
     }

@@ -64,7 +64,7 @@ function runStep(net: Sequential, bound: (ParameterLocation | null)[]): void {
   net.train();
   net.rng.setState(stepStream(args.step).getState());
   const featureSize = init.inputShape.reduce((a, b) => a * b, 1);
-  const labels = heapI32().subarray((args.labelsPtr >> 2) + args.startRow, (args.labelsPtr >> 2) + args.startRow + args.rows);
+  const labels = heapI32().subarray((args.labelsPtr >>> 2) + args.startRow, (args.labelsPtr >>> 2) + args.startRow + args.rows);
   const result = tidy(() => {
     const x = borrowTensor(args.batchPtr + args.startRow * featureSize * 4, [args.rows, ...init.inputShape]);
     const logits = net.forward(x);

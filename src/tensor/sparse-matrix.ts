@@ -52,7 +52,7 @@ function sampleSortedPositions(total: number, count: number, rng: Rng): Float64A
 
 function allocInt32(values: ArrayLike<number>): HeapInt32Block {
   const block = { ptr: alloc(values.length * 4), length: values.length };
-  heapI32().set(values, block.ptr >> 2);
+  heapI32().set(values, block.ptr >>> 2);
   return block;
 }
 
@@ -282,14 +282,14 @@ export class SparseMatrix {
   /** Live view of the row pointers (valid until dispose; do not modify). */
   get rowPtr(): Int32Array {
     this.assertAlive();
-    const start = this.rowPtrBlock.ptr >> 2;
+    const start = this.rowPtrBlock.ptr >>> 2;
     return heapI32().subarray(start, start + this.rowPtrBlock.length);
   }
 
   /** Live view of the column indices (valid until dispose; do not modify). */
   get colIdx(): Int32Array {
     this.assertAlive();
-    const start = this.colIdxBlock.ptr >> 2;
+    const start = this.colIdxBlock.ptr >>> 2;
     return heapI32().subarray(start, start + this.colIdxBlock.length);
   }
 

@@ -87,7 +87,7 @@ export class Tensor {
   /** A live Float32Array view of the elements (valid until the tensor is disposed). */
   get data(): Float32Array {
     this.assertAlive();
-    return heapF32().subarray(this.ptr >> 2, (this.ptr >> 2) + this.size);
+    return heapF32().subarray(this.ptr >>> 2, (this.ptr >>> 2) + this.size);
   }
 
   /** A copy of the elements. */

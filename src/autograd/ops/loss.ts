@@ -45,7 +45,7 @@ function labelTensor(labels: Int32Array | readonly number[], rows: number, class
   }
   // NOTE: tensors are float32; the labels are int32 bits in a tensor of the same size.
   const t = empty([rows]);
-  heapI32().set(labels, t.ptr >> 2);
+  heapI32().set(labels, t.ptr >>> 2);
   return t;
 }
 

@@ -123,7 +123,7 @@ export function max(x: Tensor, axis: number, keepDims = false): Tensor {
 /** Index of the first maximum along `axis` (no gradient), e.g. predicted classes of logits (N, C). */
 export function argmax(x: Tensor, axis = -1): Int32Array {
   const { values, indices } = maxAlong("argmax", x, axis, false);
-  const result = heapI32().slice(indices.ptr >> 2, (indices.ptr >> 2) + shapeSize(indices.shape));
+  const result = heapI32().slice(indices.ptr >>> 2, (indices.ptr >>> 2) + shapeSize(indices.shape));
   values.dispose();
   indices.dispose();
   return result;

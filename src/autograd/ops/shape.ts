@@ -122,9 +122,9 @@ function gatherPermuted(shape: readonly number[], perm: readonly number[], x: nu
   const lengths = perm.map((axis) => shape[axis]);
   const index = new Array<number>(rank).fill(0);
   const total = shapeSize(shape);
-  let source = x >> 2;
+  let source = x >>> 2;
   for (let o = 0; o < total; o++) {
-    h[(out >> 2) + o] = h[source];
+    h[(out >>> 2) + o] = h[source];
     for (let k = rank - 1; k >= 0; k--) {
       source += strides[k];
       if (++index[k] < lengths[k]) break;

@@ -71,13 +71,13 @@ export function derivativeFromOutput(code: number, slope: number, y: number): nu
 
 function map(n: number, x: number, out: number, f: (v: number) => number): void {
   const h = heapF32();
-  const ix = x >> 2, io = out >> 2;
+  const ix = x >>> 2, io = out >>> 2;
   for (let i = 0; i < n; i++) h[io + i] = f(h[ix + i]);
 }
 
 function mapBackward(n: number, x: number, dy: number, dx: number, f: (v: number, g: number) => number): void {
   const h = heapF32();
-  const ix = x >> 2, iy = dy >> 2, io = dx >> 2;
+  const ix = x >>> 2, iy = dy >>> 2, io = dx >>> 2;
   for (let i = 0; i < n; i++) h[io + i] = f(h[ix + i], h[iy + i]);
 }
 
@@ -162,7 +162,7 @@ export function log(n: number, x: number, out: number): void {
  */
 export function biasActivationRows(m: number, b: number, act: number, slope: number, x: number, bias: number, out: number): void {
   const h = heapF32();
-  const ix = x >> 2, ib = bias >> 2, io = out >> 2;
+  const ix = x >>> 2, ib = bias >>> 2, io = out >>> 2;
   for (let i = 0; i < m; i++) {
     const bi = h[ib + i];
     for (let j = 0; j < b; j++) h[io + i * b + j] = activateValue(act, slope, Math.fround(h[ix + i * b + j] + bi));
@@ -172,7 +172,7 @@ export function biasActivationRows(m: number, b: number, act: number, slope: num
 /** Batch-major fused bias + activation: out[i][j] = act(x[i][j] + bias[j]) for x, out: (m, n), bias: (n). */
 export function biasActivationCols(m: number, n: number, act: number, slope: number, x: number, bias: number, out: number): void {
   const h = heapF32();
-  const ix = x >> 2, ib = bias >> 2, io = out >> 2;
+  const ix = x >>> 2, ib = bias >>> 2, io = out >>> 2;
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) h[io + i * n + j] = activateValue(act, slope, Math.fround(h[ix + i * n + j] + h[ib + j]));
   }
@@ -187,7 +187,7 @@ export function biasActivationRowsBackward(
   m: number, b: number, act: number, slope: number, out: number, dout: number, dx: number, dbias: number,
 ): void {
   const h = heapF32();
-  const iy = out >> 2, ig = dout >> 2, io = dx >> 2, ib = dbias >> 2;
+  const iy = out >>> 2, ig = dout >>> 2, io = dx >>> 2, ib = dbias >>> 2;
   for (let i = 0; i < m; i++) {
     let sum = 0;
     for (let j = 0; j < b; j++) {
@@ -208,7 +208,7 @@ export function biasActivationColsBackward(
   m: number, n: number, act: number, slope: number, out: number, dout: number, dx: number, dbias: number,
 ): void {
   const h = heapF32();
-  const iy = out >> 2, ig = dout >> 2, io = dx >> 2, ib = dbias >> 2;
+  const iy = out >>> 2, ig = dout >>> 2, io = dx >>> 2, ib = dbias >>> 2;
   // Column by column, so the bias sum accumulates in float64 without a workspace.
   for (let j = 0; j < n; j++) {
     let sum = 0;

@@ -18,7 +18,7 @@ export function im2col(
   const f = heapF32();
   const ho = outSize(h, kh, sh, ph), wo = outSize(w, kw, sw, pw);
   const cols = n * ho * wo;
-  const ix = x >> 2, icol = col >> 2;
+  const ix = x >>> 2, icol = col >>> 2;
   for (let ci = 0; ci < c; ci++) {
     for (let ki = 0; ki < kh; ki++) {
       for (let kj = 0; kj < kw; kj++) {
@@ -46,7 +46,7 @@ export function col2im(
   const f = heapF32();
   const ho = outSize(h, kh, sh, ph), wo = outSize(w, kw, sw, pw);
   const cols = n * ho * wo;
-  const idx = dx >> 2, icol = col >> 2;
+  const idx = dx >>> 2, icol = col >>> 2;
   f.fill(0, idx, idx + n * c * h * w);
   for (let ci = 0; ci < c; ci++) {
     for (let ki = 0; ki < kh; ki++) {
@@ -71,7 +71,7 @@ export function col2im(
 /** out[a][b][:] = x[b][a][:] for x of shape (A=rows, B=cols, inner): swaps the two leading axes (e.g. [Cout][N][HW] ↔ [N][Cout][HW]). */
 export function swapLeadingAxes(rows: number, cols: number, inner: number, x: number, out: number): void {
   const f = heapF32();
-  const ix = x >> 2, io = out >> 2;
+  const ix = x >>> 2, io = out >>> 2;
   for (let a = 0; a < rows; a++) {
     for (let b = 0; b < cols; b++) {
       const src = ix + (a * cols + b) * inner, dst = io + (b * rows + a) * inner;
@@ -88,7 +88,7 @@ export function maxPool2dForward(
   const f = heapF32(), a = heapI32();
   const ho = outSize(h, kh, sh, ph), wo = outSize(w, kw, sw, pw);
   for (let plane = 0; plane < n * c; plane++) {
-    const ix = (x >> 2) + plane * h * w, io = (out >> 2) + plane * ho * wo, ia = (argmax >> 2) + plane * ho * wo;
+    const ix = (x >>> 2) + plane * h * w, io = (out >>> 2) + plane * ho * wo, ia = (argmax >>> 2) + plane * ho * wo;
     for (let oh = 0; oh < ho; oh++) {
       for (let ow = 0; ow < wo; ow++) {
         let best = -Infinity, at = -1;
@@ -116,9 +116,9 @@ export function maxPool2dForward(
 /** dx (overwritten) receives each output gradient at its argmax position. */
 export function maxPool2dBackward(n: number, c: number, h: number, w: number, ho: number, wo: number, dout: number, argmax: number, dx: number): void {
   const f = heapF32(), a = heapI32();
-  f.fill(0, dx >> 2, (dx >> 2) + n * c * h * w);
+  f.fill(0, dx >>> 2, (dx >>> 2) + n * c * h * w);
   for (let plane = 0; plane < n * c; plane++) {
-    const id = (dout >> 2) + plane * ho * wo, ia = (argmax >> 2) + plane * ho * wo, ix = (dx >> 2) + plane * h * w;
+    const id = (dout >>> 2) + plane * ho * wo, ia = (argmax >>> 2) + plane * ho * wo, ix = (dx >>> 2) + plane * h * w;
     for (let o = 0; o < ho * wo; o++) if (a[ia + o] >= 0) f[ix + a[ia + o]] += f[id + o];
   }
 }
@@ -131,7 +131,7 @@ export function avgPool2dForward(
   const f = heapF32();
   const ho = outSize(h, kh, sh, ph), wo = outSize(w, kw, sw, pw);
   for (let plane = 0; plane < n * c; plane++) {
-    const ix = (x >> 2) + plane * h * w, io = (out >> 2) + plane * ho * wo;
+    const ix = (x >>> 2) + plane * h * w, io = (out >>> 2) + plane * ho * wo;
     for (let oh = 0; oh < ho; oh++) {
       for (let ow = 0; ow < wo; ow++) {
         // PyTorch divides by the window clipped to the padded input (not beyond it).
@@ -154,9 +154,9 @@ export function avgPool2dBackward(
 ): void {
   const f = heapF32();
   const ho = outSize(h, kh, sh, ph), wo = outSize(w, kw, sw, pw);
-  f.fill(0, dx >> 2, (dx >> 2) + n * c * h * w);
+  f.fill(0, dx >>> 2, (dx >>> 2) + n * c * h * w);
   for (let plane = 0; plane < n * c; plane++) {
-    const ix = (dx >> 2) + plane * h * w, io = (dout >> 2) + plane * ho * wo;
+    const ix = (dx >>> 2) + plane * h * w, io = (dout >>> 2) + plane * ho * wo;
     for (let oh = 0; oh < ho; oh++) {
       for (let ow = 0; ow < wo; ow++) {
         const h0 = oh * sh - ph, w0 = ow * sw - pw;
@@ -177,17 +177,17 @@ export function batchNormStats(n: number, c: number, hw: number, x: number, mean
   for (let ci = 0; ci < c; ci++) {
     let s = 0;
     for (let ni = 0; ni < n; ni++) {
-      const base = (x >> 2) + (ni * c + ci) * hw;
+      const base = (x >>> 2) + (ni * c + ci) * hw;
       for (let i = 0; i < hw; i++) s += f[base + i];
     }
     const m = s / count;
     let v = 0;
     for (let ni = 0; ni < n; ni++) {
-      const base = (x >> 2) + (ni * c + ci) * hw;
+      const base = (x >>> 2) + (ni * c + ci) * hw;
       for (let i = 0; i < hw; i++) v += (f[base + i] - m) ** 2;
     }
-    f[(mean >> 2) + ci] = m;
-    f[(variance >> 2) + ci] = v / count;
+    f[(mean >>> 2) + ci] = m;
+    f[(variance >>> 2) + ci] = v / count;
   }
 }
 
@@ -196,10 +196,10 @@ export function batchNormForward(n: number, c: number, hw: number, x: number, me
   const f = heapF32();
   for (let ni = 0; ni < n; ni++) {
     for (let ci = 0; ci < c; ci++) {
-      const m = f[(mean >> 2) + ci], b = f[(beta >> 2) + ci];
-      const scale = f[(gamma >> 2) + ci] * f[(invstd >> 2) + ci];
+      const m = f[(mean >>> 2) + ci], b = f[(beta >>> 2) + ci];
+      const scale = f[(gamma >>> 2) + ci] * f[(invstd >>> 2) + ci];
       const base = (ni * c + ci) * hw;
-      for (let i = 0; i < hw; i++) f[(out >> 2) + base + i] = (f[(x >> 2) + base + i] - m) * scale + b;
+      for (let i = 0; i < hw; i++) f[(out >>> 2) + base + i] = (f[(x >>> 2) + base + i] - m) * scale + b;
     }
   }
 }
@@ -216,24 +216,24 @@ export function batchNormBackward(
   const f = heapF32();
   const count = n * hw;
   for (let ci = 0; ci < c; ci++) {
-    const m = f[(mean >> 2) + ci], is = f[(invstd >> 2) + ci], g = f[(gamma >> 2) + ci];
+    const m = f[(mean >>> 2) + ci], is = f[(invstd >>> 2) + ci], g = f[(gamma >>> 2) + ci];
     let sumDy = 0, sumDyXhat = 0;
     for (let ni = 0; ni < n; ni++) {
       const base = (ni * c + ci) * hw;
       for (let i = 0; i < hw; i++) {
-        const d = f[(dy >> 2) + base + i];
+        const d = f[(dy >>> 2) + base + i];
         sumDy += d;
-        sumDyXhat += d * (f[(x >> 2) + base + i] - m) * is;
+        sumDyXhat += d * (f[(x >>> 2) + base + i] - m) * is;
       }
     }
-    f[(dgamma >> 2) + ci] = sumDyXhat;
-    f[(dbeta >> 2) + ci] = sumDy;
+    f[(dgamma >>> 2) + ci] = sumDyXhat;
+    f[(dbeta >>> 2) + ci] = sumDy;
     const meanDy = training ? sumDy / count : 0, meanDyXhat = training ? sumDyXhat / count : 0;
     for (let ni = 0; ni < n; ni++) {
       const base = (ni * c + ci) * hw;
       for (let i = 0; i < hw; i++) {
-        const xhat = (f[(x >> 2) + base + i] - m) * is;
-        f[(dx >> 2) + base + i] = g * is * (f[(dy >> 2) + base + i] - meanDy - xhat * meanDyXhat);
+        const xhat = (f[(x >>> 2) + base + i] - m) * is;
+        f[(dx >>> 2) + base + i] = g * is * (f[(dy >>> 2) + base + i] - meanDy - xhat * meanDyXhat);
       }
     }
   }

@@ -9,61 +9,61 @@ export type BinaryOpCode = (typeof BinaryOp)[keyof typeof BinaryOp];
 
 /** out[i] = value */
 export function fill(n: number, value: number, out: number): void {
-  heapF32().fill(value, out >> 2, (out >> 2) + n);
+  heapF32().fill(value, out >>> 2, (out >>> 2) + n);
 }
 
 /** dst[i] = src[i] (regions may not overlap) */
 export function copy(n: number, src: number, dst: number): void {
   const h = heapF32();
-  h.copyWithin(dst >> 2, src >> 2, (src >> 2) + n);
+  h.copyWithin(dst >>> 2, src >>> 2, (src >>> 2) + n);
 }
 
 /** out[i] = a[i] + b[i] (out may alias a or b, here and in sub, mul, div) */
 export function add(n: number, a: number, b: number, out: number): void {
   const h = heapF32();
-  const ia = a >> 2, ib = b >> 2, io = out >> 2;
+  const ia = a >>> 2, ib = b >>> 2, io = out >>> 2;
   for (let i = 0; i < n; i++) h[io + i] = h[ia + i] + h[ib + i];
 }
 
 /** out[i] = a[i] − b[i] */
 export function sub(n: number, a: number, b: number, out: number): void {
   const h = heapF32();
-  const ia = a >> 2, ib = b >> 2, io = out >> 2;
+  const ia = a >>> 2, ib = b >>> 2, io = out >>> 2;
   for (let i = 0; i < n; i++) h[io + i] = h[ia + i] - h[ib + i];
 }
 
 /** out[i] = a[i] · b[i] */
 export function mul(n: number, a: number, b: number, out: number): void {
   const h = heapF32();
-  const ia = a >> 2, ib = b >> 2, io = out >> 2;
+  const ia = a >>> 2, ib = b >>> 2, io = out >>> 2;
   for (let i = 0; i < n; i++) h[io + i] = h[ia + i] * h[ib + i];
 }
 
 /** out[i] = a[i] / b[i] */
 export function div(n: number, a: number, b: number, out: number): void {
   const h = heapF32();
-  const ia = a >> 2, ib = b >> 2, io = out >> 2;
+  const ia = a >>> 2, ib = b >>> 2, io = out >>> 2;
   for (let i = 0; i < n; i++) h[io + i] = h[ia + i] / h[ib + i];
 }
 
 /** y[i] += alpha * x[i] */
 export function axpy(n: number, alpha: number, x: number, y: number): void {
   const h = heapF32();
-  const ix = x >> 2, iy = y >> 2;
+  const ix = x >>> 2, iy = y >>> 2;
   for (let i = 0; i < n; i++) h[iy + i] = Math.fround(h[iy + i] + Math.fround(alpha * h[ix + i]));
 }
 
 /** x[i] *= alpha */
 export function scale(n: number, alpha: number, x: number): void {
   const h = heapF32();
-  const ix = x >> 2;
+  const ix = x >>> 2;
   for (let i = 0; i < n; i++) h[ix + i] *= alpha;
 }
 
 /** out[i] = alpha · x[i] + beta (scalar add, multiply, negate, "scalar minus tensor"; out may alias x) */
 export function affine(n: number, alpha: number, beta: number, x: number, out: number): void {
   const h = heapF32();
-  const ix = x >> 2, io = out >> 2;
+  const ix = x >>> 2, io = out >>> 2;
   const a = Math.fround(alpha), b = Math.fround(beta);
   for (let i = 0; i < n; i++) h[io + i] = Math.fround(Math.fround(a * h[ix + i]) + b);
 }
@@ -91,8 +91,8 @@ export function binaryBroadcast(
   out: number,
 ): void {
   const h = heapF32();
-  const ia = a >> 2, ib = b >> 2;
-  let io = out >> 2;
+  const ia = a >>> 2, ib = b >>> 2;
+  let io = out >>> 2;
   for (let i = 0; i < d0; i++) {
     for (let j = 0; j < d1; j++) {
       const rowA = ia + i * as0 + j * as1, rowB = ib + i * bs0 + j * bs1;

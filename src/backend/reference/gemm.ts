@@ -14,7 +14,7 @@ export function gemm(
   beta: number, c: number, ldc: number,
 ): void {
   const h = heapF32();
-  const ia = a >> 2, ib = b >> 2, ic = c >> 2;
+  const ia = a >>> 2, ib = b >>> 2, ic = c >>> 2;
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let s = 0;

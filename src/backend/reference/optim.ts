@@ -14,7 +14,7 @@ export function sgdStep(
   nesterov: number, firstStep: number, w: number, grad: number, buf: number,
 ): void {
   const h = heapF32();
-  const iw = w >> 2, ig = grad >> 2, ib = buf >> 2;
+  const iw = w >>> 2, ig = grad >>> 2, ib = buf >>> 2;
   for (let i = 0; i < n; i++) {
     let g = Math.fround(h[ig + i] + Math.fround(weightDecay * h[iw + i]));
     if (momentum !== 0) {
@@ -37,7 +37,7 @@ export function adamStep(
   decoupled: number, bc1: number, bc2: number, w: number, grad: number, m: number, v: number,
 ): void {
   const h = heapF32();
-  const iw = w >> 2, ig = grad >> 2, im = m >> 2, iv = v >> 2;
+  const iw = w >>> 2, ig = grad >>> 2, im = m >>> 2, iv = v >>> 2;
   const stepSize = Math.fround(lr / bc1);
   const sqrtBc2 = Math.fround(Math.sqrt(bc2));
   const decay = Math.fround(1 - lr * weightDecay);
@@ -58,7 +58,7 @@ export function adamStep(
 /** Σ x[i]² in float64 accumulation (for gradient-norm clipping). */
 export function sumSquares(n: number, x: number): number {
   const h = heapF32();
-  const ix = x >> 2;
+  const ix = x >>> 2;
   let s = 0;
   for (let i = 0; i < n; i++) s += h[ix + i] * h[ix + i];
   return s;
@@ -67,7 +67,7 @@ export function sumSquares(n: number, x: number): number {
 /** x[i] ← min(max(x[i], low), high) */
 export function clamp(n: number, low: number, high: number, x: number): void {
   const h = heapF32();
-  const ix = x >> 2;
+  const ix = x >>> 2;
   for (let i = 0; i < n; i++) h[ix + i] = Math.min(Math.max(h[ix + i], low), high);
 }
 

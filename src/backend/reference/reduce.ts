@@ -9,7 +9,7 @@ import { heapF32, heapI32 } from "../heap.js";
 /** out[o][i] = Σ_l x[o][l][i]; len = 0 gives zeros. x: (outer, len, inner), out: (outer, inner). */
 export function reduceSum(outer: number, len: number, inner: number, x: number, out: number): void {
   const h = heapF32();
-  const ix = x >> 2, io = out >> 2;
+  const ix = x >>> 2, io = out >>> 2;
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       let s = 0;
@@ -31,7 +31,7 @@ function beats(value: number, best: number): boolean {
  */
 export function reduceMax(outer: number, len: number, inner: number, x: number, out: number, argmax: number): void {
   const h = heapF32(), hi = heapI32();
-  const ix = x >> 2, io = out >> 2, ia = argmax >> 2;
+  const ix = x >>> 2, io = out >>> 2, ia = argmax >>> 2;
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       let best = h[ix + o * len * inner + i];
@@ -52,7 +52,7 @@ export function reduceMax(outer: number, len: number, inner: number, x: number, 
 /** out[o][l][i] = x[o][i] (the gradient of reduceSum). x: (outer, inner), out: (outer, len, inner). */
 export function broadcastAlong(outer: number, len: number, inner: number, x: number, out: number): void {
   const h = heapF32();
-  const ix = x >> 2, io = out >> 2;
+  const ix = x >>> 2, io = out >>> 2;
   for (let o = 0; o < outer; o++) {
     for (let l = 0; l < len; l++) {
       for (let i = 0; i < inner; i++) h[io + (o * len + l) * inner + i] = h[ix + o * inner + i];
@@ -65,7 +65,7 @@ export function reduceMaxBackward(
   outer: number, len: number, inner: number, gradOut: number, argmax: number, gradIn: number,
 ): void {
   const h = heapF32(), hi = heapI32();
-  const ig = gradOut >> 2, ia = argmax >> 2, id = gradIn >> 2;
+  const ig = gradOut >>> 2, ia = argmax >>> 2, id = gradIn >>> 2;
   h.fill(0, id, id + outer * len * inner);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
@@ -90,7 +90,7 @@ function rowMax(h: Float32Array, start: number, cols: number): number {
 export function softmaxRows(rows: number, cols: number, x: number, out: number): void {
   const h = heapF32();
   for (let r = 0; r < rows; r++) {
-    const ix = (x >> 2) + r * cols, io = (out >> 2) + r * cols;
+    const ix = (x >>> 2) + r * cols, io = (out >>> 2) + r * cols;
     const m = rowMax(h, ix, cols);
     let s = 0;
     for (let j = 0; j < cols; j++) {
@@ -106,7 +106,7 @@ export function softmaxRows(rows: number, cols: number, x: number, out: number):
 export function softmaxRowsBackward(rows: number, cols: number, y: number, dy: number, dx: number): void {
   const h = heapF32();
   for (let r = 0; r < rows; r++) {
-    const iy = (y >> 2) + r * cols, ig = (dy >> 2) + r * cols, id = (dx >> 2) + r * cols;
+    const iy = (y >>> 2) + r * cols, ig = (dy >>> 2) + r * cols, id = (dx >>> 2) + r * cols;
     let dot = 0;
     for (let j = 0; j < cols; j++) dot += h[ig + j] * h[iy + j];
     for (let j = 0; j < cols; j++) h[id + j] = h[iy + j] * (h[ig + j] - dot);
@@ -117,7 +117,7 @@ export function softmaxRowsBackward(rows: number, cols: number, y: number, dy: n
 export function logSoftmaxRows(rows: number, cols: number, x: number, out: number): void {
   const h = heapF32();
   for (let r = 0; r < rows; r++) {
-    const ix = (x >> 2) + r * cols, io = (out >> 2) + r * cols;
+    const ix = (x >>> 2) + r * cols, io = (out >>> 2) + r * cols;
     const m = rowMax(h, ix, cols);
     let s = 0;
     for (let j = 0; j < cols; j++) s += Math.exp(h[ix + j] - m);
@@ -130,7 +130,7 @@ export function logSoftmaxRows(rows: number, cols: number, x: number, out: numbe
 export function logSoftmaxRowsBackward(rows: number, cols: number, y: number, dy: number, dx: number): void {
   const h = heapF32();
   for (let r = 0; r < rows; r++) {
-    const iy = (y >> 2) + r * cols, ig = (dy >> 2) + r * cols, id = (dx >> 2) + r * cols;
+    const iy = (y >>> 2) + r * cols, ig = (dy >>> 2) + r * cols, id = (dx >>> 2) + r * cols;
     let s = 0;
     for (let j = 0; j < cols; j++) s += h[ig + j];
     for (let j = 0; j < cols; j++) h[id + j] = h[ig + j] - Math.exp(h[iy + j]) * s;
@@ -149,7 +149,7 @@ export function crossEntropyForward(
 ): void {
   const h = heapF32(), hi = heapI32();
   for (let r = 0; r < rows; r++) {
-    const ix = (logits >> 2) + r * classes, ip = (probs >> 2) + r * classes;
+    const ix = (logits >>> 2) + r * classes, ip = (probs >>> 2) + r * classes;
     const m = rowMax(h, ix, classes);
     let s = 0, shiftedSum = 0;
     for (let c = 0; c < classes; c++) {
@@ -160,11 +160,11 @@ export function crossEntropyForward(
       shiftedSum += shifted;
     }
     for (let c = 0; c < classes; c++) h[ip + c] /= s;
-    const label = hi[(labels >> 2) + r];
+    const label = hi[(labels >>> 2) + r];
     let loss = Math.log(s) - (1 - smoothing) * (h[ix + label] - m);
     // NOTE: skipped when ε = 0 so that a −∞ logit elsewhere does not turn the loss into 0·∞ = NaN.
     if (smoothing !== 0) loss -= (smoothing / classes) * shiftedSum;
-    h[(losses >> 2) + r] = loss;
+    h[(losses >>> 2) + r] = loss;
   }
 }
 
@@ -175,9 +175,9 @@ export function crossEntropyBackward(
   const h = heapF32(), hi = heapI32();
   const uniform = smoothing / classes;
   for (let r = 0; r < rows; r++) {
-    const ip = (probs >> 2) + r * classes, id = (dlogits >> 2) + r * classes;
+    const ip = (probs >>> 2) + r * classes, id = (dlogits >>> 2) + r * classes;
     for (let c = 0; c < classes; c++) h[id + c] = scale * (h[ip + c] - uniform);
-    const label = hi[(labels >> 2) + r];
+    const label = hi[(labels >>> 2) + r];
     h[id + label] = scale * (h[ip + label] - uniform - (1 - smoothing));
   }
 }
@@ -185,7 +185,7 @@ export function crossEntropyBackward(
 /** out[i] = (a[i] − b[i])² */
 export function squaredError(n: number, a: number, b: number, out: number): void {
   const h = heapF32();
-  const ia = a >> 2, ib = b >> 2, io = out >> 2;
+  const ia = a >>> 2, ib = b >>> 2, io = out >>> 2;
   for (let i = 0; i < n; i++) {
     const d = Math.fround(h[ia + i] - h[ib + i]);
     h[io + i] = d * d;
@@ -197,7 +197,7 @@ export function squaredErrorBackward(
   n: number, scale: number, a: number, b: number, gradOut: number, gradOutStride: number, gradA: number,
 ): void {
   const h = heapF32();
-  const ia = a >> 2, ib = b >> 2, ig = gradOut >> 2, id = gradA >> 2;
+  const ia = a >>> 2, ib = b >>> 2, ig = gradOut >>> 2, id = gradA >>> 2;
   for (let i = 0; i < n; i++) h[id + i] = scale * Math.fround(h[ia + i] - h[ib + i]) * h[ig + i * gradOutStride];
 }
 
@@ -205,7 +205,7 @@ export function squaredErrorBackward(
 export function transpose2d(batch: number, rows: number, cols: number, x: number, out: number): void {
   const h = heapF32();
   for (let b = 0; b < batch; b++) {
-    const ix = (x >> 2) + b * rows * cols, io = (out >> 2) + b * rows * cols;
+    const ix = (x >>> 2) + b * rows * cols, io = (out >>> 2) + b * rows * cols;
     for (let i = 0; i < rows; i++) {
       for (let j = 0; j < cols; j++) h[io + j * rows + i] = h[ix + i * cols + j];
     }
@@ -218,8 +218,8 @@ export function copyStrided2d(
 ): void {
   const h = heapF32();
   for (let r = 0; r < rows; r++) {
-    const is = (src >> 2) + r * srcStride;
-    h.copyWithin((dst >> 2) + r * dstStride, is, is + cols);
+    const is = (src >>> 2) + r * srcStride;
+    h.copyWithin((dst >>> 2) + r * dstStride, is, is + cols);
   }
 }
 

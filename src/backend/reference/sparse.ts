@@ -10,7 +10,7 @@ import { heapF32, heapI32 } from "../heap.js";
 /** Y = W·X: y[i][:] = Σ_p values[p]·x[colIdx[p]][:] over the stored p of row i; overwrites y (M, B). */
 export function spmm(m: number, k: number, b: number, rowPtr: number, colIdx: number, values: number, x: number, y: number): void {
   const h = heapF32(), hi = heapI32();
-  const ir = rowPtr >> 2, ic = colIdx >> 2, iv = values >> 2, ix = x >> 2, iy = y >> 2;
+  const ir = rowPtr >>> 2, ic = colIdx >>> 2, iv = values >>> 2, ix = x >>> 2, iy = y >>> 2;
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < b; j++) {
       let s = 0;
@@ -23,7 +23,7 @@ export function spmm(m: number, k: number, b: number, rowPtr: number, colIdx: nu
 /** dX = Wᵀ·dY: dx[colIdx[p]][:] += values[p]·dy[i][:] for every stored p (row i), from zero; overwrites dx (K, B). */
 export function spmmTransposed(m: number, k: number, b: number, rowPtr: number, colIdx: number, values: number, dy: number, dx: number): void {
   const h = heapF32(), hi = heapI32();
-  const ir = rowPtr >> 2, ic = colIdx >> 2, iv = values >> 2, idy = dy >> 2, idx = dx >> 2;
+  const ir = rowPtr >>> 2, ic = colIdx >>> 2, iv = values >>> 2, idy = dy >>> 2, idx = dx >>> 2;
   h.fill(0, idx, idx + k * b);
   for (let i = 0; i < m; i++) {
     for (let p = hi[ir + i]; p < hi[ir + i + 1]; p++) {
@@ -37,7 +37,7 @@ export function spmmTransposed(m: number, k: number, b: number, rowPtr: number, 
 /** SDDMM: dvalues[p] = dy[i][:]·x[colIdx[p]][:] for every stored p (row i) — dW at the stored positions only. */
 export function sddmm(m: number, k: number, b: number, rowPtr: number, colIdx: number, dy: number, x: number, dvalues: number): void {
   const h = heapF32(), hi = heapI32();
-  const ir = rowPtr >> 2, ic = colIdx >> 2, idy = dy >> 2, ix = x >> 2, idv = dvalues >> 2;
+  const ir = rowPtr >>> 2, ic = colIdx >>> 2, idy = dy >>> 2, ix = x >>> 2, idv = dvalues >>> 2;
   for (let i = 0; i < m; i++) {
     for (let p = hi[ir + i]; p < hi[ir + i + 1]; p++) {
       const row = ix + hi[ic + p] * b;
