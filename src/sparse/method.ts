@@ -14,6 +14,8 @@ export interface SparsityContext {
   batchSize: number;
   /** Where the run writes (for methods that keep extra files, e.g. lottery-ticket initial weights). */
   runDir: string;
+  /** The checkpoint a resumed run starts from (methods find their extra files beside it). */
+  resumeFrom?: string;
   log: (line: string) => void;
 }
 

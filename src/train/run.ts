@@ -69,7 +69,7 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
   const total = totalSteps(recipe, data.train);
   const sparsity = resolveSparsity(recipe.sparsity as { method: string } | undefined);
   const context: SparsityContext = {
-    seed: recipe.seed, train: data.train, stepsPerEpoch, totalSteps: total, batchSize: recipe.data.batchSize, runDir, log,
+    seed: recipe.seed, train: data.train, stepsPerEpoch, totalSteps: total, batchSize: recipe.data.batchSize, runDir, resumeFrom: options.resume, log,
   };
 
   const resumed = options.resume ? loadCheckpoint(options.resume) : null;

@@ -4,6 +4,8 @@
 // step then trains the pruned model); with a gradient criterion, right after its backward pass
 // (the gradients are the scores), zeroing the gradient of what was pruned so the step cannot
 // revive it. Layers that end at or below `csrBelow` density become CSR before the next step.
+// Lottery rewind values and, when structures shrink, the shapes before shrinking are kept in the
+// run folder (flow-state.ts) so a resumed run continues exactly.
 import type { Model } from "../../nn/presets.js";
 import type { NamedParameter } from "../../nn/sequential.js";
 import type { Optimizer } from "../../optim/optimizer.js";
@@ -11,8 +13,9 @@ import type { HookContext, TrainerHooks } from "../../train/hooks.js";
 import { MovementAccumulator, needsGradient } from "../criteria.js";
 import type { SparsitySchedule } from "../schedules.js";
 import { convertSparseLayers } from "./convert.js";
-import { isPrunableWeight, readPrunable } from "./prunable.js";
-import { overallSparsity, pruneModel, type PruneOptions } from "./pruner.js";
+import { findFlowState, FLOW_STATE_FILE, loadFlowState, saveFlowState, type FlowState } from "./flow-state.js";
+import { isPrunableWeight, readPrunable, weightShape } from "./prunable.js";
+import { overallSparsity, pruneModel, pruneTargets, type PruneOptions } from "./pruner.js";
 import { shrinkStructures } from "./shrink.js";
 import { matchesWeight } from "./targets.js";
 
@@ -31,27 +34,59 @@ export interface PruningFlow {
   shrink: boolean;
   log: (line: string) => void;
   name: string;
+  /** Where the flow keeps its state file, and the checkpoint a resumed run starts from (where the file is looked for first). */
+  runDir: string;
+  resumeFrom?: string;
 }
 
 /** The trainer hooks that carry out a pruning flow on `model`. */
 export function pruningHooks(model: Model, optimizer: Optimizer, flow: PruningFlow): TrainerHooks {
-  const gradientTime = needsGradient(flow.prune.criterion);
-  const movement = flow.prune.criterion === "movement" ? new Map<string, MovementAccumulator>() : undefined;
-  let rewindTo: Map<string, Float32Array> | null = null;
+  const { finalSparsity, ...prune } = flow.prune;
+  // Patterns, structure and N:M are checked against the model now, not at the first event.
+  pruneTargets(model, prune);
+  const gradientTime = needsGradient(prune.criterion);
+  const movement = prune.criterion === "movement" ? new Map<string, MovementAccumulator>() : undefined;
+  const shrinks = prune.structure !== undefined && flow.shrink;
+  const keepsState = flow.rewindStep !== undefined || shrinks;
+  let state: FlowState | null = null;
   let convertPending = false;
   let shrinkSkipLogged = false;
 
-  const pruneNow = (ctx: HookContext, target: number) => {
-    const { finalSparsity, ...prune } = flow.prune;
+  // At the first step of the run, or of a resumed run (step > 0): the state to continue with.
+  const begin = (step: number): FlowState => {
+    const current: FlowState = { shapes: weightShapes(model), rewind: null };
+    if (step > 0 && movement) flow.log(`${flow.name}: movement scores are not saved in checkpoints; the resumed run accumulates them from step ${step}`);
+    if (!keepsState) return current;
+    const next = step === 0 ? current : resumedState(step, current);
+    saveFlowState(flow.runDir, flow.name, next);
+    return next;
+  };
+  const resumedState = (step: number, current: FlowState): FlowState => {
+    const needsRewind = flow.rewindStep !== undefined && step > flow.rewindStep;
+    const path = findFlowState(flow.runDir, flow.resumeFrom);
+    if (path === null) {
+      if (!needsRewind && !shrinks) return current;
+      const what = needsRewind ? `the values to rewind to (step ${flow.rewindStep})` : "the weight shapes before shrinking";
+      throw new Error(`${flow.name}: resuming at step ${step} needs ${what} from ${FLOW_STATE_FILE}, which is neither beside ${flow.resumeFrom} nor in ${flow.runDir}`);
+    }
+    const saved = loadFlowState(path, flow.name);
+    if (!needsRewind) return { shapes: saved.shapes, rewind: null };
+    if (saved.rewind === null || saved.rewindStep !== flow.rewindStep) {
+      throw new Error(`${path}: holds no values to rewind to at step ${flow.rewindStep}${saved.rewind ? ` (it holds step ${saved.rewindStep})` : ""}; was rewindStep changed?`);
+    }
+    return saved;
+  };
+
+  const pruneNow = (ctx: HookContext, target: number, flowState: FlowState) => {
     const scale = finalSparsity > 0 ? target / finalSparsity : 1;
     const overrides = Object.fromEntries(Object.entries(prune.overrides ?? {}).map(([pattern, s]) => [pattern, Math.min(1, s * scale)]));
     const results = pruneModel(model, {
       ...prune,
       overrides,
       ...(prune.nm ? {} : { targetSparsity: target }),
-      movement, purpose: `step-${ctx.step}`,
+      movement, purpose: `step-${ctx.step}`, originalShapes: flowState.shapes,
     }, optimizer);
-    if (flow.prune.structure !== undefined && flow.shrink) {
+    if (shrinks) {
       const { results: shrunk, skipped } = shrinkStructures(model, optimizer);
       if (skipped !== undefined && !shrinkSkipLogged) {
         flow.log(`${flow.name}: structures stay as zero rows/columns: ${skipped}`);
@@ -59,6 +94,7 @@ export function pruningHooks(model: Model, optimizer: Optimizer, flow: PruningFl
       }
       if (shrunk.length > 0) flow.log(`${flow.name}: removed ${shrunk.map((s) => `${s.removed} units of layers.${s.layer}`).join(", ")}`);
     }
+    const rewindTo = flowState.rewind;
     if (rewindTo !== null) rewind(model.net.parameters(), rewindTo, optimizer);
     const densities = results.map((r) => `${r.name} ${(100 * r.density).toFixed(1)}%`).join(", ");
     flow.log(`${flow.name} step ${ctx.step}: sparsity ${(100 * overallSparsity(results)).toFixed(2)}% (${densities})${rewindTo ? `; rewound to step ${flow.rewindStep}` : ""}`);
@@ -74,22 +110,32 @@ export function pruningHooks(model: Model, optimizer: Optimizer, flow: PruningFl
   return {
     name: flow.name,
     beforeStep(ctx) {
-      if (flow.rewindStep === ctx.step) rewindTo = snapshot(ctx.parameters);
+      state ??= begin(ctx.step);
+      if (flow.rewindStep === ctx.step) {
+        state.rewind = snapshot(ctx.parameters);
+        state.rewindStep = ctx.step;
+        saveFlowState(flow.runDir, flow.name, state);
+      }
       const target = flow.schedule(ctx.step);
       if (target !== null && !gradientTime) {
-        pruneNow(ctx, target);
+        pruneNow(ctx, target, state);
         convert();
       }
     },
     afterBackward(ctx) {
-      if (movement) accumulateMovement(movement, ctx.parameters, flow.prune.include, flow.prune.exclude);
+      if (movement) accumulateMovement(movement, ctx.parameters, prune.include, prune.exclude);
       const target = flow.schedule(ctx.step);
-      if (target !== null && gradientTime) pruneNow(ctx, target);
+      if (target !== null && gradientTime) pruneNow(ctx, target, state!);
     },
     afterStep() {
       convert();
     },
   };
+}
+
+/** PyTorch shapes of the model's prunable weights, by name. */
+function weightShapes(model: Model): Record<string, number[]> {
+  return Object.fromEntries(model.net.parameters().filter(isPrunableWeight).map((p) => [p.name, weightShape(p)]));
 }
 
 /** Adds −w·g of this step to each weight's movement scores (aligned to its alive entries). */
@@ -123,8 +169,9 @@ export function snapshot(parameters: NamedParameter[]): Map<string, Float32Array
 
 /**
  * Lottery-ticket rewinding (Frankle & Carbin 2019; to step k: Frankle et al. 2020): every surviving
- * weight and every bias takes its saved value, pruned weights stay 0, and the optimizer state
- * starts again from zero. Shapes must be those of the snapshot (no structural shrinking between).
+ * weight and every bias takes its saved value, pruned weights stay 0, and the optimizer starts
+ * again from zero (moments and, for Adam's bias correction, step counts). Shapes must be those of the
+ * snapshot (no structural shrinking between).
  */
 export function rewind(parameters: NamedParameter[], saved: Map<string, Float32Array>, optimizer: Optimizer | null): void {
   for (const p of parameters) {
@@ -139,6 +186,12 @@ export function rewind(parameters: NamedParameter[], saved: Map<string, Float32A
       const m = p.mask.data;
       for (let i = 0; i < data.length; i++) data[i] = m[i] !== 0 ? values[i] : 0;
     } else data.set(values);
-    optimizer?.resetEntries(p.tensor, Int32Array.from({ length: p.tensor.size }, (_, i) => i));
   }
+  if (optimizer) restartOptimizer(optimizer);
+}
+
+/** Drops every parameter's optimizer state (a step count of 0 means none); learning rates stay. */
+function restartOptimizer(optimizer: Optimizer): void {
+  const state = optimizer.getState();
+  optimizer.loadState({ ...state, steps: Object.fromEntries(Object.keys(state.steps).map((name) => [name, 0])), buffers: {} });
 }

@@ -16,10 +16,14 @@ import { parseNM } from "../selectors.js";
 import type { Model } from "../../nn/presets.js";
 import type { Optimizer } from "../../optim/optimizer.js";
 import { convertSparseLayers, DEFAULT_CSR_BELOW } from "./convert.js";
-import { pruningHooks } from "./flows.js";
+import { pruningHooks, type PruningFlow } from "./flows.js";
 import { structureNames } from "./pruner.js";
 
-const nmPattern = z.string().regex(/^\d+:\d+$/, { error: 'expected N:M, e.g. "2:4"' });
+const nmMessage = 'expected N:M with 1 <= N <= M, e.g. "2:4"';
+const nmPattern = z.string({ error: nmMessage }).regex(/^\d+:\d+$/, { error: nmMessage }).refine((text) => {
+  const [n, m] = text.split(":").map(Number);
+  return n >= 1 && n <= m;
+}, { error: nmMessage });
 
 /** Fields every prune method shares: what to prune, how to score and select, when to go CSR. */
 const common = {
@@ -41,7 +45,13 @@ const oneShotSchema = section({
   nm: nmPattern.optional().describe('Keep N of every M consecutive inputs of each output, e.g. "2:4".'),
   step: nonNegativeInt().default(0).describe("Optimizer step at which to prune."),
   ...common,
-}).refine((c) => (c.sparsity === undefined) !== (c.nm === undefined), { error: "give exactly one of sparsity or nm", path: ["sparsity"] });
+}).superRefine((c, context) => {
+  if (c.sparsity !== undefined && c.nm !== undefined) {
+    context.addIssue({ code: "custom", path: ["nm"], input: c.nm, message: "expected either sparsity or nm, not both" });
+  } else if (c.sparsity === undefined && c.nm === undefined) {
+    context.addIssue({ code: "custom", path: ["sparsity"], input: undefined, message: 'expected a number in [0, 1] (or nm: "N:M")' });
+  }
+});
 
 const roundsFields = {
   sparsity: unitInterval().describe("Sparsity after the last round."),
@@ -66,11 +76,13 @@ const gmpSchema = section({
   endStep: positiveInt(),
   frequency: positiveInt().default(100).describe("Steps between pruning events (Δt)."),
   ...common,
-}).refine((c) => c.endStep > c.beginStep, { error: "endStep must be greater than beginStep", path: ["endStep"] });
+}).superRefine((c, context) => {
+  if (c.endStep <= c.beginStep) context.addIssue({ code: "custom", path: ["endStep"], input: c.endStep, message: `expected an integer > beginStep (${c.beginStep})` });
+});
 
 type Common = z.infer<z.ZodObject<typeof common>>;
 
-function flowFor(name: string, config: Common, schedule: SparsitySchedule, finalSparsity: number, context: SparsityContext, extra: { nm?: string; rewindStep?: number } = {}) {
+function flowFor(name: string, config: Common, schedule: SparsitySchedule, finalSparsity: number, context: SparsityContext, extra: { nm?: string; rewindStep?: number } = {}): PruningFlow {
   return {
     name,
     prune: {
@@ -80,12 +92,24 @@ function flowFor(name: string, config: Common, schedule: SparsitySchedule, final
       ...(extra.nm ? { nm: parseNM(extra.nm, "sparsity.nm") } : {}),
     },
     schedule, rewindStep: extra.rewindStep, csrBelow: config.csrBelow, shrink: config.shrink, log: context.log,
+    runDir: context.runDir, resumeFrom: context.resumeFrom,
   };
 }
 
 function finish(config: Common, model: Model, context: SparsityContext): void {
   const converted = convertSparseLayers(model, config.csrBelow, null);
   if (converted.length > 0) context.log(`prune: layers ${converted.join(", ")} stored as CSR`);
+}
+
+/** Lottery rewinding needs its values before the first event, and the shapes it saved them in. */
+function checkRewind(config: Common, rewindStep: number, firstEpoch: number, stepsPerEpoch: number): void {
+  const firstStep = firstEpoch * stepsPerEpoch;
+  if (rewindStep > firstStep) {
+    throw new RangeError(`sparsity.rewindStep: expected a step <= ${firstStep}, the first pruning event (firstEpoch ${firstEpoch} × ${stepsPerEpoch} steps per epoch), got ${rewindStep}`);
+  }
+  if (config.structure !== undefined && config.shrink) {
+    throw new RangeError(`sparsity.shrink: lottery rewinding needs the shapes it saved; set shrink: false to prune ${config.structure} with rewinding`);
+  }
 }
 
 function roundsMethod(name: "iterative" | "lottery", schema: typeof iterativeSchema | typeof lotterySchema): SparsityMethod {
@@ -98,6 +122,7 @@ function roundsMethod(name: "iterative" | "lottery", schema: typeof iterativeSch
         firstStep: firstEpoch * context.stepsPerEpoch, roundSteps: config.roundEpochs * context.stepsPerEpoch,
       });
       const rewindStep = "rewindStep" in config ? config.rewindStep : undefined;
+      if (rewindStep !== undefined) checkRewind(config, rewindStep, firstEpoch, context.stepsPerEpoch);
       return [pruningHooks(model, optimizer, flowFor(name, config, schedule, config.sparsity, context, { rewindStep }))];
     },
     finish,

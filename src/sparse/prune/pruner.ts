@@ -9,8 +9,8 @@ import {
   expandGroups, prunedCount, roundHalfEven, selectGlobal, selectNM, selectStructured, selectUnstructured, validateAmount, type Amount,
 } from "../selectors.js";
 import { applyKeep, checkPruneInvariants } from "./apply.js";
-import { isPrunableWeight, readPrunable, type PrunableWeight, type WeightKind } from "./prunable.js";
-import { selectTargets, type TargetOptions } from "./targets.js";
+import { isPrunableWeight, readPrunable, weightShape, type PrunableWeight, type WeightKind } from "./prunable.js";
+import { selectTargets, type Target, type TargetOptions } from "./targets.js";
 
 /** Structures a structured pruning removes: which weight kind has them and along which dimension of the PyTorch shape. */
 export const structures = {
@@ -40,6 +40,11 @@ export interface PruneOptions extends TargetOptions {
   /** Seeds the "random" criterion; its stream is named after the parameter and `purpose`. */
   seed?: number;
   purpose?: string;
+  /**
+   * Weight shapes before any structure was shrunk away, by name: structured targets count the groups
+   * of these (a removed neuron stays pruned), and results report sizes and densities against them.
+   */
+  originalShapes?: Record<string, number[]>;
   /** Accumulated movement scores by parameter name (criterion "movement"); pruned entries are dropped from them. */
   movement?: Map<string, MovementAccumulator>;
 }
@@ -86,19 +91,19 @@ function countFor(value: number, alive: number, total: number, targetMode: boole
 }
 
 /**
- * Prunes `model` in place and returns per-weight results. Gradient criteria read the gradients a
- * backward pass left in the parameters. Pruned weights and their optimizer state become zero
- * (`applyKeep`); structured pruning leaves zero rows/columns that `shrinkStructures` can then remove.
+ * The weights a pruning step works on: include/exclude/overrides applied, and with a structure only
+ * the weights that have it (never the output layer's neurons or filters unless named). Checks what
+ * only the model can refute — patterns that match nothing, a structure the weights lack, an M that
+ * does not divide the inputs — and throws naming the option, so flows can check before training.
  */
-export function pruneModel(model: Model, options: PruneOptions, optimizer: Optimizer | null): LayerPruneResult[] {
-  validateOptions(options);
+export function pruneTargets(model: Model, options: PruneOptions): Target[] {
   const prefix = options.optionPrefix ?? "";
   const parameters = model.net.parameters();
   let targets = selectTargets(parameters, options);
   const structure = options.structure !== undefined ? structures[options.structure] : undefined;
+  const kind = (t: Target) => readKind(t.param);
   if (structure !== undefined && options.include === undefined) {
     // Without `include`, a structure selects the weights that have it; named weights must all have it.
-    const kind = (t: (typeof targets)[number]) => readKind(t.param);
     if (!targets.some((t) => kind(t) === structure.kind)) {
       throw new RangeError(`${prefix}structure ${options.structure}: the model has no selected ${structure.kind} weights (structures of ${[...new Set(targets.map(kind))].map((k) => `${k}: ${structuresOf(k)}`).join("; ")})`);
     }
@@ -109,6 +114,30 @@ export function pruneModel(model: Model, options: PruneOptions, optimizer: Optim
       targets = targets.filter((t) => t.param.layerIndex !== last);
     }
   }
+  for (const t of targets) {
+    const shape = weightShape(t.param);
+    if (structure !== undefined && kind(t) !== structure.kind) {
+      throw new RangeError(`${prefix}structure ${options.structure} applies to ${structure.kind} weights, but ${t.param.name} is ${kind(t)} (structures of ${kind(t)}: ${structuresOf(kind(t))}); exclude it or pick another structure`);
+    }
+    const rowLength = shape.slice(1).reduce((a, b) => a * b, 1);
+    if (options.nm !== undefined && rowLength % options.nm.m !== 0) {
+      const { n, m } = options.nm;
+      throw new RangeError(`${prefix}nm ${n}:${m}: M = ${m} does not divide the ${rowLength} inputs per output of ${t.param.name} (${kind(t)} [${shape}]); exclude it or pick M dividing ${rowLength}`);
+    }
+  }
+  return targets;
+}
+
+/**
+ * Prunes `model` in place and returns per-weight results. Gradient criteria read the gradients a
+ * backward pass left in the parameters. Pruned weights and their optimizer state become zero
+ * (`applyKeep`); structured pruning leaves zero rows/columns that `shrinkStructures` can then remove.
+ */
+export function pruneModel(model: Model, options: PruneOptions, optimizer: Optimizer | null): LayerPruneResult[] {
+  validateOptions(options);
+  const prefix = options.optionPrefix ?? "";
+  const targets = pruneTargets(model, options);
+  const structure = options.structure !== undefined ? structures[options.structure] : undefined;
   const targetMode = options.targetSparsity !== undefined;
   const defaultValue = (options.targetSparsity ?? options.amount ?? 0) as Amount;
   const weights = targets.map((t) => ({ weight: readPrunable(t.param), override: t.override }));
@@ -131,22 +160,18 @@ export function pruneModel(model: Model, options: PruneOptions, optimizer: Optim
   if (options.nm !== undefined) {
     const { n, m } = options.nm;
     for (const { weight } of weights) {
-      if (weight.rowLength % m !== 0) {
-        throw new RangeError(`${prefix}nm ${n}:${m}: M = ${m} does not divide the ${weight.rowLength} inputs per output of ${weight.name} (${weight.kind} [${weight.shape}]); exclude it or pick M dividing ${weight.rowLength}`);
-      }
       apply(weight, selectNM(scoresOf(weight), weight.positions, weight.rowLength, n, m, `${prefix}nm`));
     }
   } else if (structure !== undefined) {
     for (const { weight, override } of weights) {
-      if (weight.kind !== structure.kind) {
-        throw new RangeError(`${prefix}structure ${options.structure} applies to ${structure.kind} weights, but ${weight.name} is ${weight.kind} (structures of ${weight.kind}: ${structuresOf(weight.kind)}); exclude it or pick another structure`);
-      }
       const groups = weight.shape[structure.dim];
+      // Groups a shrink already removed still count as pruned: targets refer to the shapes before it.
+      const totalGroups = options.originalShapes?.[weight.name]?.[structure.dim] ?? groups;
       const groupIndex = groupOf(weight.positions, weight.shape, structure.dim);
       const alive = new Uint8Array(groups);
       for (const g of groupIndex) alive[g] = 1;
       const aliveCount = alive.reduce((s, v) => s + v, 0);
-      const count = countFor(override ?? (defaultValue as number), aliveCount, groups, targetMode, `${prefix}amount`);
+      const count = countFor(override ?? (defaultValue as number), aliveCount, totalGroups, targetMode, `${prefix}amount`);
       const norms = groupNorms(scoresOf(weight), weight.positions, weight.shape, structure.dim, options.norm ?? 2);
       const keepGroups = selectStructured(norms, alive, { count: Math.min(count, Math.max(0, aliveCount - minKeep)) }, 0, `${prefix}amount`);
       apply(weight, expandGroups(groupIndex, keepGroups));
@@ -177,7 +202,9 @@ export function pruneModel(model: Model, options: PruneOptions, optimizer: Optim
   checkPruneInvariants(after);
   return after.filter(isPrunableWeight).map((p) => {
     const w = readPrunable(p);
-    return { name: w.name, kind: w.kind, storage: w.storage, size: w.size, alive: w.positions.length, removed: removed.get(w.name) ?? 0, density: w.positions.length / w.size };
+    const original = options.originalShapes?.[w.name];
+    const size = original ? original.reduce((a, b) => a * b, 1) : w.size;
+    return { name: w.name, kind: w.kind, storage: w.storage, size, alive: w.positions.length, removed: removed.get(w.name) ?? 0, density: w.positions.length / size };
   });
 }
 

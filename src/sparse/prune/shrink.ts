@@ -288,7 +288,8 @@ function rebuild(layer: WeightLayer, keepRows: Int32Array | null, keepInputs: In
       : new Conv2d(groups.length, newRows, { kernel: (layer as Conv2d).kernel, stride: (layer as Conv2d).stride, padding: (layer as Conv2d).padding, bias: withBias, rng });
     const w = next.weight!.data;
     for (let k = 0; k < source.length; k++) w[k] = view.values[source[k]];
-    if (layer.mask) {
+    // A mask with nothing left to mask (the pruned structures are gone) is dropped.
+    if (layer.mask && source.some((s) => view.alive[s] === 0)) {
       const mask = keep(tensor(Float32Array.from(source, (s) => view.alive[s]), next.weight!.shape));
       if (next instanceof Linear) next.setMask(mask);
       else setConvMask(next as Conv2d, mask);
