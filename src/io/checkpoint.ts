@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import type { Normalizer } from "../data/normalize.js";
 import { hasSparseWeight } from "../nn/layer.js";
 import { Linear } from "../nn/linear.js";
+import { Conv2d } from "../nn/conv2d.js";
 import { buildModel, type Model, type ModelSpec } from "../nn/presets.js";
 import type { Optimizer, OptimizerState } from "../optim/optimizer.js";
 import { SparseMatrix } from "../tensor/sparse-matrix.js";
@@ -176,8 +177,8 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
       const mask = remaining.get(`${p.name}_mask`);
       if (mask !== undefined) {
         remaining.delete(`${p.name}_mask`);
-        if (!(p.layer instanceof Linear) || mask.values.length !== p.tensor.size) {
-          throw new Error(`${path}: mask ${p.name}_mask does not fit a masked linear layer of ${p.tensor.size} weights`);
+        if (!(p.layer instanceof Linear || (p.layer instanceof Conv2d && p.layer.weight !== null)) || mask.values.length !== p.tensor.size) {
+          throw new Error(`${path}: mask ${p.name}_mask does not fit a dense linear or convolution layer of ${p.tensor.size} weights`);
         }
         p.layer.setMask(tensor(Float32Array.from(asNumbers(mask, `${p.name}_mask`, path)), p.tensor.shape));
       }

@@ -95,6 +95,27 @@ export class Conv2d implements Layer {
     return conv2d(x, w, this.bias ?? undefined, opts);
   }
 
+  /**
+   * Fixes a binary mask (the weight's shape) on the dense filters, zeroing the masked weights; null
+   * removes it. The layer keeps `mask` (the caller must not dispose it) and frees a previous one.
+   */
+  setMask(mask: Tensor | null): void {
+    if (this.weight === null) throw new RangeError(`${this.describe()}: a sparse (CSR) convolution cannot hold a mask`);
+    if (mask !== null) {
+      if (mask.shape.join() !== this.weight.shape.join()) {
+        throw new RangeError(`Conv2d.setMask: mask shape ${formatShape(mask.shape)} does not match weight ${formatShape(this.weight.shape)}`);
+      }
+      const w = this.weight.data, m = mask.data;
+      for (let i = 0; i < w.length; i++) {
+        if (m[i] !== 0 && m[i] !== 1) throw new RangeError(`Conv2d.setMask: mask must be binary, found ${m[i]} at ${i}`);
+        if (m[i] === 0) w[i] = 0;
+      }
+      keep(mask);
+    }
+    if (this.mask !== mask) this.mask?.dispose();
+    this.mask = mask;
+  }
+
   parameters(): LayerParameter[] {
     const ps: LayerParameter[] = this.sparseWeight
       ? [{ name: "weight", tensor: this.sparseWeight.values, sparse: this.sparseWeight }]

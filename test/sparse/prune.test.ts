@@ -175,3 +175,22 @@ test("2:4 pruning keeps exactly 2 of every 4 consecutive inputs of each neuron",
   assert.throws(() => pruneModel(odd, { criterion: "magnitude", nm: { n: 2, m: 4 }, optionPrefix: "--" }, null),
     /--nm 2:4: M = 4 does not divide the 6 inputs per output of layers\.0\.weight/);
 });
+
+test("a LeNet-5 with a masked convolution and CSR layers saves and loads with the same logits and masks", () => {
+  const model = buildModel({ preset: "lenet-5", inputShape: [1, 28, 28], classes: 10, seed: 4 });
+  pruneModel(model, { criterion: "magnitude", amount: 0.3, include: ["layers.0"] }, null);
+  pruneModel(model, { criterion: "magnitude", amount: 0.9, include: ["layers.2", "layers.5"] }, null);
+  convertSparseLayers(model, 0.5, null);
+  const conv = model.net.parameters().find((p) => p.name === "layers.0.weight")!;
+  assert.ok(conv.mask !== undefined, "conv1 stays dense with a mask");
+  const rng = new Rng(8, "lenet-input");
+  const x = Array.from({ length: 2 * 784 }, () => rng.normal());
+  const out = (m: Model) => noGrad(() => tidy(() => { m.net.eval(); return m.net.forward(tensor(x, [2, 1, 28, 28])).toArray(); }));
+  const path = join(mkdtempSync(join(tmpdir(), "prune-conv-")), "lenet.safetensors");
+  saveCheckpoint(path, model, { step: 0, epoch: 0, seed: 4 });
+  const loaded = loadCheckpoint(path).model;
+  assert.deepEqual(out(loaded), out(model));
+  const loadedConv = loaded.net.parameters().find((p) => p.name === "layers.0.weight")!;
+  assert.deepEqual(loadedConv.mask!.toArray(), conv.mask!.toArray());
+  assert.equal(loadedConv.mask!.toArray().filter((v) => v === 0).length, prunedCount(0.3, 500));
+});

@@ -47,10 +47,7 @@ function removeFromDense(param: NamedParameter, droppedPositions: number[], opti
 
 /** Conv2d has a public `mask` but no setter (unlike Linear): zero the masked filters and swap the mask. */
 export function setConvMask(layer: Conv2d, mask: Tensor): void {
-  const w = layer.weight!.data, m = mask.data;
-  for (let i = 0; i < w.length; i++) if (m[i] === 0) w[i] = 0;
-  if (layer.mask !== mask) layer.mask?.dispose();
-  layer.mask = mask;
+  layer.setMask(mask);
 }
 
 function removeFromCsr(param: NamedParameter, keep: Uint8Array, optimizer: Optimizer | null): void {
