@@ -9,6 +9,7 @@ import { fillUniform } from "../tensor/init.js";
 import { Rng } from "../tensor/rng.js";
 import { SparseMatrix } from "../tensor/sparse-matrix.js";
 import { empty, formatShape, keep, type Tensor } from "../tensor/tensor.js";
+import { applyWeightMask } from "./weight-mask.js";
 import type { Layer, LayerParameter } from "./layer.js";
 
 export interface Conv2dOptions {
@@ -101,17 +102,7 @@ export class Conv2d implements Layer {
    */
   setMask(mask: Tensor | null): void {
     if (this.weight === null) throw new RangeError(`${this.describe()}: a sparse (CSR) convolution cannot hold a mask`);
-    if (mask !== null) {
-      if (mask.shape.join() !== this.weight.shape.join()) {
-        throw new RangeError(`Conv2d.setMask: mask shape ${formatShape(mask.shape)} does not match weight ${formatShape(this.weight.shape)}`);
-      }
-      const w = this.weight.data, m = mask.data;
-      for (let i = 0; i < w.length; i++) {
-        if (m[i] !== 0 && m[i] !== 1) throw new RangeError(`Conv2d.setMask: mask must be binary, found ${m[i]} at ${i}`);
-        if (m[i] === 0) w[i] = 0;
-      }
-      keep(mask);
-    }
+    if (mask !== null) applyWeightMask("Conv2d.setMask", this.weight, mask);
     if (this.mask !== mask) this.mask?.dispose();
     this.mask = mask;
   }

@@ -6,6 +6,7 @@ import { Rng } from "../tensor/rng.js";
 import { fillUniform } from "../tensor/init.js";
 import { empty, formatShape, keep, type Tensor } from "../tensor/tensor.js";
 import type { ForwardContext, FusableLayer, FusedActivation, LayerParameter } from "./layer.js";
+import { applyWeightMask } from "./weight-mask.js";
 
 export interface LinearOptions {
   bias?: boolean;
@@ -39,17 +40,7 @@ export class Linear implements FusableLayer {
 
   /** Fixes a mask (same shape as the weight) and zeroes the masked weights. */
   setMask(mask: Tensor | null): void {
-    if (mask !== null) {
-      if (mask.shape.join() !== this.weight.shape.join()) {
-        throw new RangeError(`Linear.setMask: mask shape ${formatShape(mask.shape)} does not match weight ${formatShape(this.weight.shape)}`);
-      }
-      const w = this.weight.data, m = mask.data;
-      for (let i = 0; i < w.length; i++) {
-        if (m[i] !== 0 && m[i] !== 1) throw new RangeError(`Linear.setMask: mask must be binary, found ${m[i]} at ${i}`);
-        if (m[i] === 0) w[i] = 0;
-      }
-      keep(mask);
-    }
+    if (mask !== null) applyWeightMask("Linear.setMask", this.weight, mask);
     this.mask?.dispose();
     this.mask = mask;
   }

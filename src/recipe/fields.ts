@@ -12,6 +12,8 @@ export const nonNegativeNumber = () => z.number(expected("a number >= 0")).min(0
 export const fraction = () => z.number(expected("a number in [0, 1)")).min(0, expected("a number in [0, 1)")).lt(1, expected("a number in [0, 1)"));
 /** [0, 1]: factors of a learning rate. */
 export const unitInterval = () => z.number(expected("a number in [0, 1]")).min(0, expected("a number in [0, 1]")).max(1, expected("a number in [0, 1]"));
+/** (0, 1): both ends excluded. */
+export const openUnitInterval = () => z.number(expected("a number in (0, 1)")).gt(0, expected("a number in (0, 1)")).lt(1, expected("a number in (0, 1)"));
 /** (0, 1]: densities (1 = dense). */
 export const density = () => z.number(expected("a density in (0, 1]")).gt(0, expected("a density in (0, 1]")).max(1, expected("a density in (0, 1]"));
 export const positiveInt = () => z.int(expected("an integer >= 1")).min(1, expected("an integer >= 1"));

@@ -7,7 +7,8 @@ import { test } from "node:test";
 import type { NamedParameter } from "../../src/nn/sequential.js";
 import type { TrainerHooks } from "../../src/train/hooks.js";
 import { runRecipe } from "../../src/train/run.js";
-import { assertCountsFollow, keptAt, readWeight, recipe, STEPS_PER_EPOCH, storedCounts, storedShapes, storedWeights, watchPruning } from "../helpers/pruned-runs.js";
+import { storedCounts, storedShapes } from "../helpers/checkpoint-files.js";
+import { assertCountsFollow, keptAt, readWeight, recipe, STEPS_PER_EPOCH, storedWeights, watchPruning } from "../helpers/pruned-runs.js";
 
 const root = mkdtempSync(join(tmpdir(), "prune-lottery-"));
 

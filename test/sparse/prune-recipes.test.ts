@@ -5,8 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { runRecipe, type RunSummary } from "../../src/train/run.js";
+import { messageOf, storedCounts } from "../helpers/checkpoint-files.js";
 import {
-  assertCountsFollow, keptAt, messageOf, recipe, roundHalfEven, STEPS_PER_EPOCH, storedCounts, storedWeights, watchPruning, type StoredWeight,
+  assertCountsFollow, keptAt, recipe, roundHalfEven, STEPS_PER_EPOCH, storedWeights, watchPruning, type StoredWeight,
 } from "../helpers/pruned-runs.js";
 
 const root = mkdtempSync(join(tmpdir(), "prune-recipes-"));

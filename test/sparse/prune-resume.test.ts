@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { runRecipe, type RunSummary } from "../../src/train/run.js";
-import { assertSameCheckpoint, messageOf, recipe } from "../helpers/pruned-runs.js";
+import { assertSameCheckpoint, messageOf } from "../helpers/checkpoint-files.js";
+import { recipe } from "../helpers/pruned-runs.js";
 
 const root = mkdtempSync(join(tmpdir(), "prune-resume-"));
 

@@ -7,6 +7,7 @@ import { test } from "node:test";
 import { readSafetensors } from "../../src/io/safetensors.js";
 import { validateRecipe } from "../../src/recipe/load.js";
 import { runRecipe, type RunSummary } from "../../src/train/run.js";
+import { assertSameCheckpoint, messageOf, storedCounts } from "../helpers/checkpoint-files.js";
 
 const root = mkdtempSync(join(tmpdir(), "regularize-recipes-"));
 const EPOCHS = 3;
@@ -58,20 +59,6 @@ function storedWeights(path: string): Map<string, StoredWeight> {
     }
   }
   return out;
-}
-
-/** Parameters of a checkpoint counted as a dense twin would count them: total and non-zero. */
-function storedCounts(path: string): { total: number; nonzero: number } {
-  const { tensors, metadata } = readSafetensors(path);
-  const sparseShapes = JSON.parse(metadata.sparse) as Record<string, [number, number]>;
-  let total = 0, nonzero = 0;
-  for (const [name, t] of tensors) {
-    if (name.endsWith("_mask") || name.endsWith("_indices")) continue;
-    const base = name.replace(/\.values$/, "");
-    total += name.endsWith(".values") ? sparseShapes[base][0] * sparseShapes[base][1] : t.values.length;
-    for (const v of t.values as Float32Array) if (v !== 0) nonzero++;
-  }
-  return { total, nonzero };
 }
 
 /** Gates need a far larger step than weights: their data gradient is a weight times its gradient. */
@@ -185,16 +172,6 @@ test("group lasso over inputs zeroes whole columns of a Linear weight", () => {
   assert.ok(zeroColumns > 300, `${zeroColumns} of ${cols} inputs removed`);
 });
 
-/** The message of the error `fn` throws ("no error" if none). */
-function messageOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return "no error";
-}
-
 test("bad regularization options are recipe errors naming the option and what is allowed", () => {
   const message = (sparsity: object) => messageOf(() => recipe(sparsity));
   assert.match(message({ method: "prox-l1", lambda: 0 }), /sparsity\.lambda: expected a number > 0, got 0/);
@@ -221,13 +198,6 @@ test("options that only the model or the run's length can refute are errors befo
   assert.match(run({ method: "sigmoid-gates", lambda: 0.01 }, { model: { preset: "mlp", widths: [32], sparse: { "0": { density: 0.2 } } } }),
     /sparsity\.granularity: per-weight gates need dense layers, but layers\.0 \(.*\) is stored as CSR; use granularity: neuron or exclude: \[layers\.0\]/);
 });
-
-/** Checks that two final checkpoints hold bit-identical tensors under the same names. */
-function assertSameCheckpoint(a: string, b: string): void {
-  const x = readSafetensors(a).tensors, y = readSafetensors(b).tensors;
-  assert.deepEqual([...y.keys()].sort(), [...x.keys()].sort());
-  for (const [name, t] of x) assert.ok(Buffer.from(y.get(name)!.values.buffer).equals(Buffer.from(t.values.buffer)), `tensor ${name} differs`);
-}
 
 // NOTE: the L0 run resumed here uses no optimizer.paramGroups for its gates: after the gates are
 // folded, a pattern like "*.log_alpha" matches no parameter and the resumed run cannot build its optimizer.

@@ -3,7 +3,7 @@ import { Conv2d } from "../../nn/conv2d.js";
 import { Linear } from "../../nn/linear.js";
 import type { NamedParameter } from "../../nn/sequential.js";
 import type { Optimizer } from "../../optim/optimizer.js";
-import { keep as keepTensor, ones, tensor, type Tensor } from "../../tensor/tensor.js";
+import { keep as keepTensor, ones, tensor } from "../../tensor/tensor.js";
 import { replaceSparseStructure } from "../structure.js";
 import type { PrunableWeight } from "./prunable.js";
 
@@ -35,19 +35,12 @@ function removeFromDense(param: NamedParameter, droppedPositions: number[], opti
   const grad = param.tensor.grad?.data;
   if (grad) for (const p of droppedPositions) grad[p] = 0;
   optimizer?.resetEntries(param.tensor, droppedPositions);
-  if (layer instanceof Linear) {
+  if (layer instanceof Linear || layer instanceof Conv2d) {
     layer.setMask(mask);
-  } else if (layer instanceof Conv2d) {
-    setConvMask(layer, mask);
   } else {
     mask.dispose();
     throw new Error(`${param.name}: ${layer.describe()} cannot hold a mask`);
   }
-}
-
-/** Conv2d has a public `mask` but no setter (unlike Linear): zero the masked filters and swap the mask. */
-export function setConvMask(layer: Conv2d, mask: Tensor): void {
-  layer.setMask(mask);
 }
 
 function removeFromCsr(param: NamedParameter, keep: Uint8Array, optimizer: Optimizer | null): void {

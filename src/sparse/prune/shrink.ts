@@ -18,7 +18,6 @@ import type { Optimizer } from "../../optim/optimizer.js";
 import { Rng } from "../../tensor/rng.js";
 import { SparseMatrix } from "../../tensor/sparse-matrix.js";
 import { keep, tensor, tidy } from "../../tensor/tensor.js";
-import { setConvMask } from "./apply.js";
 import { disposeLayerTensors, placeholderDensity } from "./convert.js";
 
 type WeightLayer = Linear | SparseLinear | Conv2d;
@@ -291,8 +290,7 @@ function rebuild(layer: WeightLayer, keepRows: Int32Array | null, keepInputs: In
     // A mask with nothing left to mask (the pruned structures are gone) is dropped.
     if (layer.mask && source.some((s) => view.alive[s] === 0)) {
       const mask = keep(tensor(Float32Array.from(source, (s) => view.alive[s]), next.weight!.shape));
-      if (next instanceof Linear) next.setMask(mask);
-      else setConvMask(next as Conv2d, mask);
+      (next as Linear | Conv2d).setMask(mask);
     }
   }
   const newWeight = next instanceof SparseLinear ? next.weight.values : next instanceof Conv2d && next.sparseWeight ? next.sparseWeight.values : next.weight!;

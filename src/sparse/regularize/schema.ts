@@ -1,6 +1,6 @@
 // Recipe schemas of the regularization and gate methods (the `sparsity` section), with the fields they share.
 import { z } from "zod";
-import { density, expected, nonNegativeNumber, oneOf, positiveInt, positiveNumber, section, text, unitInterval } from "../../recipe/fields.js";
+import { density, expected, nonNegativeNumber, oneOf, openUnitInterval, positiveInt, positiveNumber, section, text, unitInterval } from "../../recipe/fields.js";
 import { groupStructures } from "./weight-groups.js";
 
 const unit = oneOf(["epoch", "step"]).default("epoch").describe("What begin, end and every count.");
@@ -67,7 +67,7 @@ export const sigmoidGatesSchema = section({
   method: z.literal("sigmoid-gates"),
   ...common,
   granularity,
-  initialGate: z.number(expected("a number in (0, 1)")).gt(0, expected("a number in (0, 1)")).lt(1, expected("a number in (0, 1)")).default(0.95)
+  initialGate: openUnitInterval().default(0.95)
     .describe("σ(score) at the start."),
   pruneBelow: unitInterval().default(0.05).describe("At test time and when folded, gates below this are exactly 0."),
 });
@@ -76,7 +76,7 @@ export const l0GatesSchema = section({
   method: z.literal("l0"),
   ...common,
   granularity,
-  initialDropRate: z.number(expected("a number in (0, 1)")).gt(0, expected("a number in (0, 1)")).lt(1, expected("a number in (0, 1)")).default(0.5)
+  initialDropRate: openUnitInterval().default(0.5)
     .describe("log α starts at log(1 − p) − log p (Louizos et al.: 0.5 from scratch; small, e.g. 0.1, from a trained model)."),
   temperature: positiveNumber().default(2 / 3).describe("β of the hard-concrete distribution."),
   stretch: z.tuple([z.number().lt(0, expected("γ < 0")), z.number().gt(1, expected("ζ > 1"))], expected("[γ, ζ] with γ < 0 and ζ > 1")).default([-0.1, 1.1]),
