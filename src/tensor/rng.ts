@@ -1,23 +1,65 @@
 // Seeded random numbers: xoshiro128** generators with independent streams derived from (seed, name).
 //
 // Streams are tied to a name and purpose (e.g. "layers.0.weight/init") as in RigL's TF2 code, so
-// adding a layer or a method does not shift the random numbers any other part sees.
+// adding a layer or a method does not shift the random numbers any other part sees. The 128-bit
+// state of a stream is a 128-bit hash of (seed, name), so distinct pairs give unrelated streams
+// (a 32-bit derivation made `Rng(0, "alpha/x")` and `Rng(3, "blpha/x")` the same stream).
 
-/** FNV-1a over UTF-16 code units, then splitmix32 finalization. */
-function hashString(text: string, seed: number): number {
-  let h = (0x811c9dc5 ^ seed) >>> 0;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
+/** Domain tags: a stream made from a seed and one forked from a parent never share hash inputs. */
+const SEEDED_STREAM = 0x52534431; // "RSD1"
+const FORKED_STREAM = 0x52464b31; // "RFK1"
+
+/**
+ * A 128-bit hash over 32-bit words in 32-bit arithmetic: the HalfSipHash-2-4 construction (ARX
+ * rounds on four 32-bit words, fixed key), extended to four output words. Its state is 128 bits,
+ * so a million streams do not collide (a state drawn from one 32-bit word repeats ~116 times).
+ */
+class StreamHash {
+  private v0 = 0x736f6d65;
+  private v1 = 0x646f7261;
+  private v2 = 0x6c796765;
+  private v3 = 0x74656462;
+  private words = 0;
+
+  /** Absorbs one 32-bit word. */
+  word(m: number): void {
+    this.v3 ^= m;
+    this.round();
+    this.round();
+    this.v0 ^= m;
+    this.words++;
   }
-  return splitmix32(h);
-}
 
-function splitmix32(x: number): number {
-  x = (x + 0x9e3779b9) >>> 0;
-  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b) >>> 0;
-  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35) >>> 0;
-  return (x ^ (x >>> 16)) >>> 0;
+  /** Absorbs `text` as its length in UTF-16 code units, then the units two per word (so texts never run together). */
+  text(text: string): void {
+    const n = text.length;
+    this.word(n);
+    for (let i = 0; i + 1 < n; i += 2) this.word(text.charCodeAt(i) | (text.charCodeAt(i + 1) << 16));
+    if (n % 2 === 1) this.word(text.charCodeAt(n - 1));
+  }
+
+  /** Finalizes into four words (the word count is absorbed last, as SipHash appends the length). */
+  digest(out: number[]): void {
+    this.word(this.words);
+    this.v2 ^= 0xee;
+    for (let k = 0; k < 4; k++) {
+      if (k > 0) this.v1 ^= 0xdd - k;
+      this.round();
+      this.round();
+      this.round();
+      this.round();
+      out[k] = this.v1 ^ this.v3;
+    }
+  }
+
+  private round(): void {
+    let v0 = this.v0, v1 = this.v1, v2 = this.v2, v3 = this.v3;
+    v0 = (v0 + v1) | 0; v1 = rotl(v1, 5) ^ v0; v0 = rotl(v0, 16);
+    v2 = (v2 + v3) | 0; v3 = rotl(v3, 8) ^ v2;
+    v0 = (v0 + v3) | 0; v3 = rotl(v3, 7) ^ v0;
+    v2 = (v2 + v1) | 0; v1 = rotl(v1, 13) ^ v2; v2 = rotl(v2, 16);
+    this.v0 = v0; this.v1 = v1; this.v2 = v2; this.v3 = v3;
+  }
 }
 
 /** Serializable generator state: four 32-bit words plus a cached normal deviate (or null). */
@@ -33,20 +75,40 @@ export class Rng {
   private s3: number;
   private spareNormal: number | null = null;
 
-  /** A generator for `seed` (any integer), optionally on the stream named `stream`. */
+  /**
+   * A generator for `seed` (any safe integer, negative too), optionally on the stream named `stream`.
+   * The hash input is the tag, |seed| as two 32-bit words (low, then high with the sign in bit 31),
+   * then the name (length-prefixed UTF-16 code units): distinct (seed, name) pairs, distinct inputs.
+   */
   constructor(seed: number, stream = "") {
-    if (!Number.isInteger(seed)) throw new TypeError(`Rng: seed must be an integer, got ${seed}`);
-    let x = hashString(stream, seed | 0) ^ Math.floor(seed / 2 ** 32);
-    this.s0 = x = splitmix32(x);
-    this.s1 = x = splitmix32(x);
-    this.s2 = x = splitmix32(x);
-    this.s3 = splitmix32(x);
-    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+    if (!Number.isSafeInteger(seed)) throw new TypeError(`Rng: seed must be a safe integer, got ${seed}`);
+    const magnitude = Math.abs(seed);
+    const hash = new StreamHash();
+    hash.word(SEEDED_STREAM);
+    hash.word(magnitude % 2 ** 32);
+    hash.word(Math.floor(magnitude / 2 ** 32) | (seed < 0 ? 0x80000000 : 0));
+    hash.text(stream);
+    this.s0 = this.s1 = this.s2 = this.s3 = 0;
+    this.seedFrom(hash);
   }
 
-  /** An independent generator for a named purpose, derived from this one's current state. */
+  /** An independent generator for a named purpose, derived from 128 bits of this one's state (it advances by four outputs). */
   fork(stream: string): Rng {
-    return new Rng(this.nextUint32(), stream);
+    const hash = new StreamHash();
+    hash.word(FORKED_STREAM);
+    for (let k = 0; k < 4; k++) hash.word(this.nextUint32());
+    hash.text(stream);
+    const child = new Rng(0);
+    child.seedFrom(hash);
+    return child;
+  }
+
+  private seedFrom(hash: StreamHash): void {
+    const words = [0, 0, 0, 0];
+    hash.digest(words);
+    [this.s0, this.s1, this.s2, this.s3] = words;
+    // xoshiro's one forbidden state; a hash hits it with probability 2^-128.
+    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
   }
 
   /** Uniform 32-bit unsigned integer (xoshiro128**). */
