@@ -159,6 +159,25 @@ export const scheduleSchema = z.discriminatedUnion("name", [
   sequenceSchedule,
 ]);
 
+// ---- keys that exclude each other ----
+
+/** Keys of one section that a recipe may not set together: a `--set` of one removes the others (overrides.ts). */
+export interface ExclusiveKeys {
+  /** Dotted path of the section, e.g. "train". */
+  section: string;
+  keys: readonly string[];
+  /** Only while the section has these values, e.g. {method: "one-shot"}. */
+  when?: Readonly<Record<string, unknown>>;
+}
+
+const epochsOrSteps: ExclusiveKeys = { section: "train", keys: ["epochs", "steps"] };
+
+/** Every exclusive group of the recipe; the one-shot rule itself lives in src/sparse/prune/methods.ts. */
+export const exclusiveRecipeKeys: readonly ExclusiveKeys[] = [
+  epochsOrSteps,
+  { section: "sparsity", keys: ["sparsity", "nm"], when: { method: "one-shot" } },
+];
+
 // ---- training loop and output ----
 
 export const trainSchema = section({
@@ -174,8 +193,9 @@ export const trainSchema = section({
   }).optional(),
 })
   .superRefine((t, context) => {
-    if (t.epochs !== undefined && t.steps !== undefined) {
-      context.addIssue({ code: "custom", path: ["steps"], input: t.steps, message: "expected either epochs or steps, not both" });
+    const [first, second] = epochsOrSteps.keys as ("epochs" | "steps")[];
+    if (t[first] !== undefined && t[second] !== undefined) {
+      context.addIssue({ code: "custom", path: [second], input: t[second], message: `expected either ${first} or ${second}, not both` });
     }
   }, { when: alsoWithOtherIssues })
   .transform((t) => ({ ...t, epochs: t.epochs ?? (t.steps === undefined ? 10 : undefined) }));

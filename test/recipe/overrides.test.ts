@@ -1,8 +1,9 @@
-// --set overrides: YAML-typed values, created sections, list indices, and errors that point at the override.
+// --set overrides: YAML-typed values, created sections, list indices, null removal, exclusive keys, and errors that point at the override.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseRecipe } from "../../src/recipe/load.js";
 import { applyOverrides, parseOverrides } from "../../src/recipe/overrides.js";
+import { exclusiveRecipeKeys } from "../../src/recipe/schema.js";
 
 test("values are parsed as YAML scalars and flow collections", () => {
   assert.deepEqual(parseOverrides(["optimizer.lr=0.1", "model.widths=[300,100]", "data.shuffle=false", "name=run 1", "x={a: 1}", "empty="]), [
@@ -55,4 +56,65 @@ test("overrides apply before validation; their errors point at the override, the
   assert.throws(() => parseRecipe("optimizer:\n  name: sgd\n  momentum: 0.9\n", "r.yaml", ["optimizer.name=adam"]), {
     message: 'r.yaml:3:3: optimizer.momentum: unknown key "momentum"; allowed here: name, lr, betas, eps, weightDecay, paramGroups, gradClip, weightClip',
   });
+});
+
+test("null removes a key (a list item) so its default applies; removing what is absent creates nothing", () => {
+  const recipe = { train: { epochs: 3, evalEvery: 2 }, model: { widths: [300, 100, 50] } };
+  assert.deepEqual(applyOverrides(recipe, ["train.epochs=null", "train.evalEvery=~", "model.widths.1=", "optimizer.lr=null", "model.sparse.0=null"]), {
+    train: {},
+    model: { widths: [300, 50] },
+  });
+  assert.deepEqual(applyOverrides(recipe, ["train=null"]), { model: { widths: [300, 100, 50] } });
+  assert.deepEqual(applyOverrides(recipe, ["model.widths.7=null"]), recipe);
+  assert.throws(() => applyOverrides(recipe, ["model.widths.x=null"]), { message: '--set model.widths.x=null: "x" is not an index of a list of 3 items' });
+  assert.throws(() => applyOverrides(recipe, ["train.epochs.x=null"]), { message: "--set train.epochs.x=null: train.epochs is 3, not a section that can hold x" });
+  const yaml = "train: {epochs: 3, evalEvery: 2}\n";
+  assert.equal(parseRecipe(yaml, "r.yaml", ["train.epochs=null"]).train.epochs, 10);
+  assert.equal(parseRecipe(yaml, "r.yaml", ["train.evalEvery=null"]).train.evalEvery, 1);
+  // A required key removed is reported at the override that removed it.
+  assert.throws(() => parseRecipe("model: {preset: mlp, widths: [10]}\n", "r.yaml", ["model.widths=null"]), { message: /^--set model\.widths=null: model\.widths: / });
+});
+
+test("setting one of an exclusive pair replaces the other: train.epochs / train.steps", () => {
+  const epochs = parseRecipe("train: {epochs: 12}\n", "r.yaml", ["train.steps=2"]);
+  assert.equal(epochs.train.steps, 2);
+  assert.equal(epochs.train.epochs, undefined);
+  const steps = parseRecipe("train: {steps: 500}\n", "r.yaml", ["train.epochs=2"]);
+  assert.deepEqual([steps.train.epochs, steps.train.steps], [2, undefined]);
+  // Both by override: the last one wins. Both in the YAML stays an error.
+  assert.deepEqual(applyOverrides({}, ["train.epochs=3", "train.steps=4"]), { train: { steps: 4 } });
+  assert.throws(() => parseRecipe("train: {epochs: 2, steps: 3}\n", "r.yaml"), /r\.yaml:1:\d+: train\.steps: expected either epochs or steps, not both/);
+  // Without the table the pair still conflicts: the replacement comes from it, not from a special case.
+  assert.deepEqual(applyOverrides({ train: { epochs: 1 } }, ["train.steps=2"], []), { train: { epochs: 1, steps: 2 } });
+});
+
+test("one-shot pruning: sparsity.nm replaces sparsity.sparsity and back; other methods keep their keys", () => {
+  const oneShot = "sparsity: {method: one-shot, sparsity: 0.5}\n";
+  const nm = parseRecipe(oneShot, "r.yaml", ["sparsity.nm=2:4"]).sparsity as { nm?: string; sparsity?: number };
+  assert.deepEqual([nm.nm, nm.sparsity], ["2:4", undefined]);
+  const back = parseRecipe('sparsity: {method: one-shot, nm: "2:4"}\n', "r.yaml", ["sparsity.sparsity=0.7"]).sparsity as { nm?: string; sparsity?: number };
+  assert.deepEqual([back.nm, back.sparsity], [undefined, 0.7]);
+  // The group applies to one-shot only: iterative has no nm, and its sparsity stays.
+  const iterative = { sparsity: { method: "iterative", sparsity: 0.9, rounds: 3, roundEpochs: 1 } };
+  assert.deepEqual(applyOverrides(iterative, ["sparsity.nm=2:4"]), { sparsity: { ...iterative.sparsity, nm: "2:4" } });
+});
+
+test("every exclusive group in the table is one the schema rejects when both keys are set", () => {
+  // Valid values for each group's keys, with whatever else its section needs.
+  const samples: Record<string, Record<string, unknown>> = {
+    train: { epochs: 2, steps: 3 },
+    sparsity: { method: "one-shot", sparsity: 0.5, nm: "2:4" },
+  };
+  for (const group of exclusiveRecipeKeys) {
+    const both = samples[group.section];
+    assert.ok(both !== undefined && group.keys.every((k) => k in both), `no sample for ${group.section}: add one`);
+    const recipe = { [group.section]: both };
+    assert.throws(() => parseRecipe(JSON.stringify(recipe), "r.yaml"), /not both/, `${group.section}: ${group.keys.join(", ")}`);
+    for (const key of group.keys) {
+      const value = both[key];
+      const other = Object.fromEntries(Object.entries(both).filter(([k]) => k === key || !group.keys.includes(k)));
+      assert.doesNotThrow(() => parseRecipe(JSON.stringify(recipe), "r.yaml", [`${group.section}.${key}=${JSON.stringify(value)}`]));
+      assert.deepEqual((applyOverrides(recipe, [`${group.section}.${key}=${JSON.stringify(value)}`]) as Record<string, unknown>)[group.section], other);
+    }
+  }
 });
