@@ -1,12 +1,14 @@
-// One shared WebAssembly memory holding every tensor, index array and workspace, with a small allocator.
+// One shared WebAssembly memory holding every tensor, index array and workspace, with its allocator.
 //
 // All kernels (TypeScript reference and WebAssembly SIMD) address data by byte offset into this
 // memory. It is a *shared* memory: views on it never detach when it grows, and worker threads can
 // map the same bytes for data-parallel training. A worker started by src/parallel adopts the main
 // thread's memory (passed in workerData) and allocates only inside a private arena the main thread
 // reserved for it, so the two allocators never hand out the same bytes and the worker never grows
-// the memory.
+// the memory. Blocks are managed by a TLSF allocator (block-allocator.ts) that splits and merges
+// free blocks, so arrays whose sizes drift (CSR structure changes) reuse freed memory.
 import { isMainThread, workerData } from "node:worker_threads";
+import { BLOCK_ALIGN, BlockAllocator, blockBytes } from "./block-allocator.js";
 
 /** Bytes below this offset belong to kernel modules' static data (one 4 KiB slot each). */
 export const HEAP_BASE = 65536;
@@ -14,7 +16,7 @@ export const HEAP_BASE = 65536;
 export const STATIC_SLOT_BYTES = 4096;
 const PAGE_BYTES = 65536;
 const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
-const ALIGN = 64; // one cache line; also keeps every v128 access aligned
+const ALIGN = BLOCK_ALIGN; // one cache line; also keeps every v128 access aligned
 
 /** What a worker thread receives to share the main thread's heap: the memory and its arena [start, end). */
 export interface WorkerHeap {
@@ -30,11 +32,11 @@ export const memory = adopted?.memory ?? new WebAssembly.Memory({ initial: 256, 
 let f32View = new Float32Array(memory.buffer);
 let i32View = new Int32Array(memory.buffer);
 let u8View = new Uint8Array(memory.buffer);
-let top = adopted?.arenaStart ?? HEAP_BASE;
-let bytesInUse = 0;
-let peakBytes = 0;
-// Exact-size free lists: training allocates the same shapes every step, so reuse is the common case.
-const freeLists = new Map<number, number[]>();
+// The main thread manages everything above the kernels' static data and grows the memory; a worker
+// manages only its arena (rounded in to 64-byte boundaries) and never grows it.
+const allocator = adopted === null
+  ? new BlockAllocator(HEAP_BASE, memory.buffer.byteLength, growMemory)
+  : new BlockAllocator(Math.ceil(adopted.arenaStart / ALIGN) * ALIGN, Math.floor(adopted.arenaEnd / ALIGN) * ALIGN, arenaFull);
 
 function refreshViews(): void {
   f32View = new Float32Array(memory.buffer);
@@ -60,8 +62,27 @@ export function heapU8(): Uint8Array {
   return u8View;
 }
 
-function roundUp(bytes: number): number {
-  return Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+/** Grows the memory geometrically (a quarter at least) so that it reaches `requiredEnd` bytes; returns its new size. */
+function growMemory(requiredEnd: number): number {
+  const have = memory.buffer.byteLength;
+  const neededPages = Math.ceil((requiredEnd - have) / PAGE_BYTES);
+  const currentPages = have / PAGE_BYTES;
+  // Grow geometrically so that a long run does not grow page by page.
+  const pages = Math.min(MAX_PAGES - currentPages, Math.max(neededPages, Math.ceil(currentPages / 4)));
+  if (pages < neededPages) {
+    throw new RangeError(`out of memory: ${(requiredEnd / 2 ** 30).toFixed(2)} GiB needed, the WebAssembly heap is limited to 4 GiB`);
+  }
+  memory.grow(pages);
+  refreshViews();
+  return memory.buffer.byteLength;
+}
+
+function arenaFull(_requiredEnd: number, requestBytes: number): never {
+  const arena = adopted!;
+  throw new RangeError(
+    `out of memory in a worker thread: its arena of ${((arena.arenaEnd - arena.arenaStart) / 2 ** 20).toFixed(1)} MiB is full ` +
+      `(${blockBytes(requestBytes)} more bytes needed); give data-parallel training a larger arenaBytes`,
+  );
 }
 
 /**
@@ -69,67 +90,37 @@ function roundUp(bytes: number): number {
  * unspecified; use `allocZeroed` when they must be zero.
  */
 export function alloc(bytes: number): number {
-  if (!Number.isFinite(bytes) || bytes < 0) throw new RangeError(`heap.alloc: invalid size ${bytes}`);
-  const size = roundUp(bytes);
-  const list = freeLists.get(size);
-  let ptr: number;
-  if (list !== undefined && list.length > 0) {
-    ptr = list.pop()!;
-  } else {
-    ptr = top;
-    const end = top + size;
-    const have = memory.buffer.byteLength;
-    if (adopted !== null && end > adopted.arenaEnd) {
-      throw new RangeError(
-        `out of memory in a worker thread: its arena of ${((adopted.arenaEnd - adopted.arenaStart) / 2 ** 20).toFixed(1)} MiB is full ` +
-          `(${size} more bytes needed); give data-parallel training a larger arenaBytes`,
-      );
-    }
-    if (end > have) {
-      const neededPages = Math.ceil((end - have) / PAGE_BYTES);
-      const currentPages = have / PAGE_BYTES;
-      // Grow geometrically so that a long run does not grow page by page.
-      const pages = Math.min(MAX_PAGES - currentPages, Math.max(neededPages, Math.ceil(currentPages / 4)));
-      if (pages < neededPages) {
-        throw new RangeError(
-          `out of memory: ${(end / 2 ** 30).toFixed(2)} GiB needed, the WebAssembly heap is limited to 4 GiB`,
-        );
-      }
-      memory.grow(pages);
-      refreshViews();
-    }
-    top = end;
-  }
-  bytesInUse += size;
-  if (bytesInUse > peakBytes) peakBytes = bytesInUse;
-  return ptr;
+  return allocator.alloc(bytes);
 }
 
 /** Allocates and zero-fills. */
 export function allocZeroed(bytes: number): number {
-  const ptr = alloc(bytes);
-  heapU8().fill(0, ptr, ptr + roundUp(bytes));
+  const ptr = allocator.alloc(bytes);
+  heapU8().fill(0, ptr, ptr + blockBytes(bytes));
   return ptr;
 }
 
-/** Returns a block obtained from `alloc(bytes)` (same `bytes`) to the allocator. */
+/**
+ * Returns a block obtained from `alloc(bytes)` (same `bytes`, up to the 64-byte rounding) to the
+ * allocator; throws a RangeError for a pointer that is not a live block or a wrong size.
+ */
 export function free(ptr: number, bytes: number): void {
-  const size = roundUp(bytes);
-  let list = freeLists.get(size);
-  if (list === undefined) {
-    list = [];
-    freeLists.set(size, list);
-  }
-  list.push(ptr);
-  bytesInUse -= size;
+  allocator.free(ptr, bytes);
 }
 
-/** Heap statistics: bytes currently allocated, the peak, and the size of the memory. */
-export function heapStats(): { bytesInUse: number; peakBytes: number; memoryBytes: number } {
-  return { bytesInUse, peakBytes, memoryBytes: memory.buffer.byteLength };
+/**
+ * Heap statistics in bytes: live blocks now (`bytesInUse`) and at the peak, the memory's size, the
+ * free bytes and largest free block of this thread's range, and the offset just past its highest
+ * live block (`topOffset`).
+ */
+export function heapStats(): {
+  bytesInUse: number; peakBytes: number; memoryBytes: number; freeBytes: number; largestFreeBlock: number; topOffset: number;
+} {
+  const { bytesInUse, peakBytes, freeBytes, largestFreeBlock, topOffset } = allocator.stats();
+  return { bytesInUse, peakBytes, memoryBytes: memory.buffer.byteLength, freeBytes, largestFreeBlock, topOffset };
 }
 
 /** Resets the peak to the current use (e.g. before measuring one phase). */
 export function resetPeak(): void {
-  peakBytes = bytesInUse;
+  allocator.resetPeak();
 }
