@@ -155,7 +155,8 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
     throw new Error(`${path}: not a sparsetrain checkpoint (format "${metadata.format ?? "missing"}", expected "${CHECKPOINT_FORMAT}")`);
   }
   const spec = parseJson<ModelSpec>(metadata, "model", path);
-  const model = buildModel(spec);
+  // Sparse layers start empty: the file holds their structure (no random draw to throw away).
+  const model = buildModel(spec, { sparseStructure: "empty" });
   const remaining = new Map(tensors);
   for (const p of model.net.parameters()) {
     if (p.sparse) {

@@ -4,6 +4,7 @@
 // per-layer densities without building anything, which matters when the dense twin would not fit
 // in memory), then built.
 import { Rng } from "../tensor/rng.js";
+import { SparseMatrix } from "../tensor/sparse-matrix.js";
 import { Dropout, Flatten, GELU, LeakyReLU, ReLU, Sigmoid, Tanh } from "./activations.js";
 import { BatchNorm } from "./batch-norm.js";
 import { Conv2d } from "./conv2d.js";
@@ -114,8 +115,18 @@ function activationLayer(name: ActivationName): Layer {
   }
 }
 
+export interface BuildOptions {
+  /**
+   * "random" (default): sparse Linear layers get round(density·in·out) uniformly random positions.
+   * "empty": they store nothing, for a model whose weights are about to be loaded (a checkpoint
+   * holds the structure), so loading costs O(nnz) and draws nothing it would throw away. Sparse
+   * convolutions are small and are drawn either way.
+   */
+  sparseStructure?: "random" | "empty";
+}
+
 /** Builds the model a spec describes, with weights drawn from streams named after each layer. */
-export function buildModel(spec: ModelSpec): Model {
+export function buildModel(spec: ModelSpec, options: BuildOptions = {}): Model {
   const plan = planModel(spec);
   const sparse = spec.sparse ?? {};
   const weighted = weightLayerShapes(plan).map((l) => String(l.index));
@@ -128,7 +139,11 @@ export function buildModel(spec: ModelSpec): Model {
     const density = sparse[String(i)];
     switch (l.kind) {
       case "linear":
-        return density === undefined ? new Linear(l.inFeatures, l.outFeatures, { rng }) : SparseLinear.random(l.inFeatures, l.outFeatures, density, { rng });
+        if (density === undefined) return new Linear(l.inFeatures, l.outFeatures, { rng });
+        if (!(density > 0 && density <= 1)) throw new RangeError(`model.sparse: layer "${i}" density must be in (0, 1], got ${density}`);
+        return options.sparseStructure === "empty"
+          ? new SparseLinear(SparseMatrix.empty(l.outFeatures, l.inFeatures), { rng })
+          : SparseLinear.random(l.inFeatures, l.outFeatures, density, { rng });
       case "conv":
         return new Conv2d(l.inChannels, l.outChannels, { kernel: l.kernel, density, rng });
       case "activation": return activationLayer(l.name);

@@ -23,10 +23,7 @@ interface HeapInt32Block {
   length: number;
 }
 
-/**
- * Above this many positions (rows·cols) `random` no longer keeps one bit per position (2^32 bits
- * = 512 MiB) or visits every position: it draws positions directly (see sampleSortedPositions).
- */
+/** Above this many positions (rows·cols) Floyd's draws no longer fit `Rng.int`: `random` draws positions directly (see sampleSortedPositions). */
 const LARGE_LAYER_POSITIONS = 2 ** 32;
 
 /**
@@ -48,6 +45,41 @@ function sampleSortedPositions(total: number, count: number, rng: Rng): Float64A
     kept = merged.slice(0, unique);
   }
   return kept;
+}
+
+/**
+ * Floyd's sampling of `count` distinct positions in [0, total) for total <= 2^32, sorted: for j in
+ * [total − count, total), pick t in [0, j]; take t unless taken, else take j. The positions taken
+ * are kept in an open-addressing hash set (a few bytes per position drawn), so neither memory nor
+ * time grows with `total`; the draws are those of the one-bit-per-position version this replaced,
+ * so a seed gives the same structure as before.
+ */
+function floydSortedPositions(total: number, count: number, rng: Rng): Uint32Array {
+  const capacity = 2 ** Math.ceil(Math.log2(Math.max(2, 2 * count)));
+  const mask = capacity - 1;
+  // EMPTY marks a free slot; the position equal to it (possible only when total = 2^32) is tracked apart.
+  const EMPTY = 0xffffffff;
+  const slots = new Uint32Array(capacity).fill(EMPTY);
+  let hasEmptyValue = false;
+  const slotOf = (position: number): number => {
+    let slot = Math.imul(position, 0x9e3779b1) & mask;
+    while (slots[slot] !== EMPTY && slots[slot] !== position) slot = (slot + 1) & mask;
+    return slot;
+  };
+  const has = (position: number): boolean => (position === EMPTY ? hasEmptyValue : slots[slotOf(position)] === position);
+  const add = (position: number): void => {
+    if (position === EMPTY) hasEmptyValue = true;
+    else slots[slotOf(position)] = position;
+  };
+  for (let j = total - count; j < total; j++) {
+    const t = rng.int(j + 1);
+    add(has(t) ? j : t);
+  }
+  const positions = new Uint32Array(count);
+  let n = 0;
+  for (let slot = 0; slot < capacity; slot++) if (slots[slot] !== EMPTY) positions[n++] = slots[slot];
+  if (hasEmptyValue) positions[n++] = EMPTY;
+  return positions.sort();
 }
 
 function allocInt32(values: ArrayLike<number>): HeapInt32Block {
@@ -188,37 +220,30 @@ export class SparseMatrix {
     return SparseMatrix.select(rows, cols, data, (index) => maskData[index] !== 0);
   }
 
+  /** A rows×cols matrix with nothing stored (e.g. a layer about to receive a checkpoint's structure). */
+  static empty(rows: number, cols: number): SparseMatrix {
+    checkDimensions(rows, cols, "SparseMatrix.empty");
+    return new SparseMatrix(rows, cols, allocInt32(new Int32Array(rows + 1)), allocInt32([]), zeros([0]));
+  }
+
   /**
    * A rows×cols matrix with exactly round(density·rows·cols) stored positions, uniformly at random
    * (Floyd's sampling without replacement), deterministic for `rng`. Values are zero unless `init`
-   * fills them.
+   * fills them. Time and memory grow with the number of positions drawn, not with rows·cols.
    */
   static random(rows: number, cols: number, density: number, rng: Rng, init?: (values: Tensor) => void): SparseMatrix {
     checkDimensions(rows, cols, "SparseMatrix.random");
     if (!(density >= 0 && density <= 1)) throw new RangeError(`SparseMatrix.random: density must be in [0, 1], got ${density}`);
     const total = rows * cols;
     const count = Math.round(density * total);
-    if (total > LARGE_LAYER_POSITIONS) {
-      const matrix = SparseMatrix.fromSortedPositions(rows, cols, sampleSortedPositions(total, count, rng));
-      init?.(matrix.values);
-      return matrix;
-    }
-    // Floyd: for j in [total − count, total), pick t in [0, j]; take t unless taken, else take j.
-    // One bit per position keeps the scratch small (12.5 MB for a 10⁴×10⁴ layer).
-    const chosen = new Uint32Array(Math.ceil(total / 32));
-    const isChosen = (index: number): boolean => (chosen[index >>> 5] & (1 << (index & 31))) !== 0;
-    for (let j = total - count; j < total; j++) {
-      const t = rng.int(j + 1);
-      const index = isChosen(t) ? j : t;
-      chosen[index >>> 5] |= 1 << (index & 31);
-    }
-    const matrix = SparseMatrix.select(rows, cols, null, isChosen);
+    const positions = total > LARGE_LAYER_POSITIONS ? sampleSortedPositions(total, count, rng) : floydSortedPositions(total, count, rng);
+    const matrix = SparseMatrix.fromSortedPositions(rows, cols, positions);
     init?.(matrix.values);
     return matrix;
   }
 
   /** CSR of strictly increasing row-major positions (row·cols + col), values zero. */
-  private static fromSortedPositions(rows: number, cols: number, positions: Float64Array): SparseMatrix {
+  private static fromSortedPositions(rows: number, cols: number, positions: Float64Array | Uint32Array): SparseMatrix {
     const rowPtr = new Int32Array(rows + 1);
     const colIdx = new Int32Array(positions.length);
     for (let p = 0; p < positions.length; p++) {
@@ -230,8 +255,8 @@ export class SparseMatrix {
     return new SparseMatrix(rows, cols, allocInt32(rowPtr), allocInt32(colIdx), zeros([positions.length]));
   }
 
-  /** CSR of the positions `keepAt(row·cols + col)` in row-major order, values from `data` (zeros if null). */
-  private static select(rows: number, cols: number, data: ArrayLike<number> | null, keepAt: (index: number) => boolean): SparseMatrix {
+  /** CSR of the positions `keepAt(row·cols + col)` in row-major order, values from `data`. */
+  private static select(rows: number, cols: number, data: ArrayLike<number>, keepAt: (index: number) => boolean): SparseMatrix {
     const rowPtr = new Int32Array(rows + 1);
     let nnz = 0;
     for (let index = 0; index < rows * cols; index++) if (keepAt(index)) nnz++;
@@ -244,7 +269,7 @@ export class SparseMatrix {
         const index = i * cols + c;
         if (!keepAt(index)) continue;
         colIdx[p] = c;
-        if (data !== null) valueData[p] = data[index];
+        valueData[p] = data[index];
         p++;
       }
       rowPtr[i + 1] = p;

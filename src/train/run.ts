@@ -80,7 +80,8 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
       const densities = sparsity.method.layerDensities(sparsity.config, weightLayerShapes(planModel(spec)), context);
       spec.sparse = { ...spec.sparse, ...densities };
     }
-    model = buildModel(spec);
+    // Starting from a checkpoint, sparse layers take its structure: drawing one first would be wasted.
+    model = buildModel(spec, { sparseStructure: recipe.model.initFrom !== undefined ? "empty" : "random" });
     if (recipe.model.initFrom !== undefined) {
       loadWeightsInto(model, recipe.model.initFrom);
       log(`model: weights from ${recipe.model.initFrom}`);

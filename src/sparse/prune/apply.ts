@@ -45,16 +45,22 @@ function removeFromDense(param: NamedParameter, droppedPositions: number[], opti
 
 function removeFromCsr(param: NamedParameter, keep: Uint8Array, optimizer: Optimizer | null): void {
   const old = param.sparse!;
+  const oldRowPtr = old.rowPtr, oldColIdx = old.colIdx;
   const rowPtr = new Int32Array(old.rows + 1);
-  const kept: number[] = [];
+  let count = 0;
+  for (let p = 0; p < keep.length; p++) if (keep[p]) count++;
+  const source = new Int32Array(count), colIdx = new Int32Array(count);
+  let k = 0;
   for (let r = 0; r < old.rows; r++) {
-    for (let p = old.rowPtr[r]; p < old.rowPtr[r + 1]; p++) if (keep[p]) kept.push(p);
-    rowPtr[r + 1] = kept.length;
+    for (let p = oldRowPtr[r]; p < oldRowPtr[r + 1]; p++) {
+      if (!keep[p]) continue;
+      source[k] = p;
+      colIdx[k++] = oldColIdx[p];
+    }
+    rowPtr[r + 1] = k;
   }
-  const source = Int32Array.from(kept);
-  const colIdx = Int32Array.from(kept, (p) => old.colIdx[p]);
   const oldGrad = old.values.grad?.data;
-  const grad = oldGrad ? Float32Array.from(kept, (p) => oldGrad[p]) : null;
+  const grad = oldGrad ? Float32Array.from(source, (p) => oldGrad[p]) : null;
   const next = replaceSparseStructure(param, optimizer, rowPtr, colIdx, source);
   if (grad) next.values.grad = keepTensor(tensor(grad, [grad.length]));
 }

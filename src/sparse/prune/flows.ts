@@ -13,7 +13,7 @@ import type { HookContext, TrainerHooks } from "../../train/hooks.js";
 import { MovementAccumulator, needsGradient } from "../criteria.js";
 import type { SparsitySchedule } from "../schedules.js";
 import { convertSparseLayers } from "./convert.js";
-import { findFlowState, FLOW_STATE_FILE, loadFlowState, saveFlowState, type FlowState } from "./flow-state.js";
+import { findFlowState, FLOW_STATE_FILE, loadFlowState, saveFlowState, type FlowState, type SavedValues } from "./flow-state.js";
 import { isPrunableWeight, readPrunable, weightShape } from "./prunable.js";
 import { overallSparsity, pruneModel, pruneTargets, type PruneOptions } from "./pruner.js";
 import { shrinkStructures } from "./shrink.js";
@@ -151,18 +151,13 @@ function accumulateMovement(movement: Map<string, MovementAccumulator>, paramete
   }
 }
 
-/** Every parameter's values by name, in dense positions (a CSR weight is scattered into its dense shape). */
-export function snapshot(parameters: NamedParameter[]): Map<string, Float32Array> {
-  const out = new Map<string, Float32Array>();
+/** Every parameter's values by name: a dense tensor whole, a CSR weight as its stored values with its structure (O(nnz)). */
+export function snapshot(parameters: NamedParameter[]): Map<string, SavedValues> {
+  const out = new Map<string, SavedValues>();
   for (const p of parameters) {
-    if (!p.sparse) {
-      out.set(p.name, p.tensor.toArray());
-      continue;
-    }
-    const dense = new Float32Array(p.sparse.rows * p.sparse.cols);
-    const w = readPrunable(p);
-    w.positions.forEach((pos, i) => (dense[pos] = w.values[i]));
-    out.set(p.name, dense);
+    out.set(p.name, p.sparse
+      ? { values: p.sparse.values.toArray(), csr: { rowPtr: Int32Array.from(p.sparse.rowPtr), colIdx: Int32Array.from(p.sparse.colIdx) } }
+      : { values: p.tensor.toArray() });
   }
   return out;
 }
@@ -173,21 +168,44 @@ export function snapshot(parameters: NamedParameter[]): Map<string, Float32Array
  * again from zero (moments and, for Adam's bias correction, step counts). Shapes must be those of the
  * snapshot (no structural shrinking between).
  */
-export function rewind(parameters: NamedParameter[], saved: Map<string, Float32Array>, optimizer: Optimizer | null): void {
+export function rewind(parameters: NamedParameter[], saved: Map<string, SavedValues>, optimizer: Optimizer | null): void {
   for (const p of parameters) {
-    const values = saved.get(p.name);
-    if (values === undefined) throw new Error(`rewind: no saved values for ${p.name}`);
-    const w = isPrunableWeight(p) ? readPrunable(p) : null;
-    const size = w ? w.size : p.tensor.size;
-    if (values.length !== size) throw new Error(`rewind: ${p.name} has ${size} entries, the saved weights ${values.length} (was the model shrunk?)`);
-    const data = p.tensor.data;
-    if (p.sparse) w!.positions.forEach((pos, i) => (data[i] = values[pos]));
-    else if (p.mask) {
-      const m = p.mask.data;
-      for (let i = 0; i < data.length; i++) data[i] = m[i] !== 0 ? values[i] : 0;
-    } else data.set(values);
+    const entry = saved.get(p.name);
+    if (entry === undefined) throw new Error(`rewind: no saved values for ${p.name}`);
+    if (entry.csr) rewindFromCsr(p, entry.values, entry.csr);
+    else rewindFromDense(p, entry.values);
   }
   if (optimizer) restartOptimizer(optimizer);
+}
+
+function rewindFromDense(p: NamedParameter, values: Float32Array): void {
+  const w = isPrunableWeight(p) ? readPrunable(p) : null;
+  const size = w ? w.size : p.tensor.size;
+  if (values.length !== size) throw new Error(`rewind: ${p.name} has ${size} entries, the saved weights ${values.length} (was the model shrunk?)`);
+  const data = p.tensor.data;
+  if (p.sparse) w!.positions.forEach((pos, i) => (data[i] = values[pos]));
+  else if (p.mask) {
+    const m = p.mask.data;
+    for (let i = 0; i < data.length; i++) data[i] = m[i] !== 0 ? values[i] : 0;
+  } else data.set(values);
+}
+
+/** A CSR weight saved as CSR: each stored entry now was stored then (pruning only removes), found by walking both rows. */
+function rewindFromCsr(p: NamedParameter, values: Float32Array, saved: { rowPtr: Int32Array; colIdx: Int32Array }): void {
+  const m = p.sparse;
+  if (m === undefined || saved.rowPtr.length !== m.rows + 1) {
+    throw new Error(`rewind: ${p.name} was saved as a CSR weight with ${saved.rowPtr.length - 1} rows; it is now ${m ? `${m.rows} rows` : "dense"} (was the model shrunk?)`);
+  }
+  const rowPtr = m.rowPtr, colIdx = m.colIdx, data = m.values.data;
+  for (let r = 0; r < m.rows; r++) {
+    let q = saved.rowPtr[r];
+    const end = saved.rowPtr[r + 1];
+    for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) {
+      while (q < end && saved.colIdx[q] < colIdx[k]) q++;
+      if (q === end || saved.colIdx[q] !== colIdx[k]) throw new Error(`rewind: ${p.name} stores (${r}, ${colIdx[k]}), which was not stored when its values were saved`);
+      data[k] = values[q];
+    }
+  }
 }
 
 /** Drops every parameter's optimizer state (a step count of 0 means none); learning rates stay. */

@@ -21,7 +21,8 @@ export interface PrunableWeight {
   size: number;
   /** Inputs per output row: in, or Cin·k·k. */
   rowLength: number;
-  positions: Int32Array;
+  /** Row-major positions, float64: a CSR weight's rows·cols can exceed 2^31 (a 10⁵×10⁵ layer has 10¹⁰). */
+  positions: Float64Array;
   values: Float32Array;
   /** Gradients at the alive entries, when a backward pass has filled them. */
   grads: Float32Array | null;
@@ -50,20 +51,21 @@ export function readPrunable(param: NamedParameter): PrunableWeight {
   const grad = param.tensor.grad?.data ?? null;
   if (param.sparse) {
     const m = param.sparse;
-    const positions = new Int32Array(m.nnz);
-    for (let r = 0; r < m.rows; r++) for (let p = m.rowPtr[r]; p < m.rowPtr[r + 1]; p++) positions[p] = r * m.cols + m.colIdx[p];
+    const positions = new Float64Array(m.nnz);
+    const rowPtr = m.rowPtr, colIdx = m.colIdx;
+    for (let r = 0; r < m.rows; r++) for (let p = rowPtr[r]; p < rowPtr[r + 1]; p++) positions[p] = r * m.cols + colIdx[p];
     return { param, name: param.name, kind, shape, size, rowLength, positions, values: m.values.toArray(), grads: grad ? grad.slice() : null, storage: "csr" };
   }
   const w = param.tensor.data;
   if (!param.mask) {
-    const positions = new Int32Array(size);
+    const positions = new Float64Array(size);
     for (let i = 0; i < size; i++) positions[i] = i;
     return { param, name: param.name, kind, shape, size, rowLength, positions, values: w.slice(), grads: grad ? grad.slice() : null, storage: "dense" };
   }
   const mask = param.mask.data;
   let alive = 0;
   for (let i = 0; i < size; i++) if (mask[i] !== 0) alive++;
-  const positions = new Int32Array(alive), values = new Float32Array(alive);
+  const positions = new Float64Array(alive), values = new Float32Array(alive);
   const grads = grad ? new Float32Array(alive) : null;
   for (let i = 0, j = 0; i < size; i++) {
     if (mask[i] === 0) continue;

@@ -26,30 +26,55 @@ function isWeightLayer(layer: Layer): layer is WeightLayer {
   return layer instanceof Linear || layer instanceof SparseLinear || layer instanceof Conv2d;
 }
 
-/** A weight as rows × cols (cols = inputs per output) with an alive flag per entry, whatever its storage. */
+/**
+ * A weight as rows × cols (cols = inputs per output), whatever its storage: the alive entries of a
+ * row in ascending column. A CSR weight is read in place (no rows×cols array: its dense twin may not
+ * fit in memory); a dense weight with its mask.
+ */
 interface MatrixView {
   rows: number;
   cols: number;
-  /** Dense row-major values and alive flags (0 = pruned). */
-  values: Float32Array;
-  alive: Uint8Array;
+  forEachAlive(row: number, visit: (col: number, value: number) => void): void;
+}
+
+function sparseWeightOf(layer: WeightLayer): SparseMatrix | null {
+  return layer instanceof SparseLinear ? layer.weight : layer instanceof Conv2d ? layer.sparseWeight : null;
 }
 
 function matrixView(layer: WeightLayer): MatrixView {
-  if (layer instanceof SparseLinear || (layer instanceof Conv2d && layer.sparseWeight)) {
-    const m = layer instanceof SparseLinear ? layer.weight : layer.sparseWeight!;
-    const values = new Float32Array(m.rows * m.cols), alive = new Uint8Array(m.rows * m.cols);
-    const v = m.values.data;
-    for (let r = 0; r < m.rows; r++) for (let p = m.rowPtr[r]; p < m.rowPtr[r + 1]; p++) {
-      values[r * m.cols + m.colIdx[p]] = v[p];
-      alive[r * m.cols + m.colIdx[p]] = 1;
-    }
-    return { rows: m.rows, cols: m.cols, values, alive };
+  const m = sparseWeightOf(layer);
+  if (m !== null) {
+    return {
+      rows: m.rows,
+      cols: m.cols,
+      forEachAlive(row, visit) {
+        const rowPtr = m.rowPtr, colIdx = m.colIdx, values = m.values.data;
+        for (let p = rowPtr[row]; p < rowPtr[row + 1]; p++) visit(colIdx[p], values[p]);
+      },
+    };
   }
+  const { rows, cols, values, alive } = denseView(layer as Linear | Conv2d);
+  return {
+    rows,
+    cols,
+    forEachAlive(row, visit) {
+      for (let c = 0, k = row * cols; c < cols; c++, k++) if (alive[k]) visit(c, values[k]);
+    },
+  };
+}
+
+/** A dense (possibly masked) weight's row-major values and alive flags (0 = pruned). */
+function denseView(layer: Linear | Conv2d): { rows: number; cols: number; values: Float32Array; alive: Uint8Array } {
   const weight = layer.weight!;
   const rows = weight.shape[0], cols = weight.size / rows;
   const alive = layer.mask ? Uint8Array.from(layer.mask.data) : new Uint8Array(weight.size).fill(1);
   return { rows, cols, values: weight.toArray(), alive };
+}
+
+function rowIsEmpty(view: MatrixView, row: number): boolean {
+  let empty = true;
+  view.forEachAlive(row, () => (empty = false));
+  return empty;
 }
 
 export interface ShrinkOptions {
@@ -137,13 +162,9 @@ function shrinkOnce(model: Model, optimizer: Optimizer | null, requireLoadableSp
     const units = va.rows;
     const group = b instanceof Conv2d ? b.kernel * b.kernel : vb.cols / units;
     if (!Number.isInteger(group) || vb.cols !== units * group) throw new Error(`shrink: layers.${j} has ${vb.cols} inputs per output, not a multiple of the ${units} outputs of layers.${i}`);
-    const rowDead = new Uint8Array(units), inputDead = new Uint8Array(units);
-    for (let u = 0; u < units; u++) {
-      rowDead[u] = va.alive.subarray(u * va.cols, (u + 1) * va.cols).every((x) => x === 0) ? 1 : 0;
-      let used = false;
-      for (let r = 0; r < vb.rows && !used; r++) for (let g = 0; g < group && !used; g++) used = vb.alive[r * vb.cols + u * group + g] === 1;
-      inputDead[u] = used ? 0 : 1;
-    }
+    const rowDead = new Uint8Array(units), inputDead = new Uint8Array(units).fill(1);
+    for (let u = 0; u < units; u++) rowDead[u] = rowIsEmpty(va, u) ? 1 : 0;
+    for (let r = 0; r < vb.rows; r++) vb.forEachAlive(r, (col) => (inputDead[Math.floor(col / group)] = 0));
     const keepUnits = Int32Array.from({ length: units }, (_, u) => u).filter((u) => !rowDead[u] && !inputDead[u]);
     return { i, j, a, b, vb, units, group, rowDead, inputDead, keepUnits };
   }).filter((p) => p.keepUnits.length < p.units);
@@ -163,19 +184,23 @@ function shrinkOnce(model: Model, optimizer: Optimizer | null, requireLoadableSp
     if (!needsFold || !p.b.bias) continue;
     if (p.b instanceof Conv2d && p.b.padding > 0) throw new Error(`shrink: cannot fold the constant outputs of layers.${p.i} into the padded convolution layers.${p.j}`);
     const constants = constantInputs(model, p.i, p.j, bias, shapes);
+    const folds = (u: number) => p.rowDead[u] === 1 && p.inputDead[u] === 0;
+    // A conv input channel is a constant map: every kernel tap sees the same value.
+    const valueAt = (col: number) => (p.b instanceof Conv2d ? constants[Math.floor(col / p.group) * (constants.length / p.units)] : constants[col]);
     const nextBias = p.b.bias.data;
-    for (let u = 0; u < p.units; u++) {
-      if (!p.rowDead[u] || p.inputDead[u]) continue;
-      for (let r = 0; r < p.vb.rows; r++) {
-        let sum = 0;
-        for (let g = 0; g < p.group; g++) {
-          const col = u * p.group + g;
-          // A conv input channel is a constant map: every kernel tap sees the same value.
-          const value = p.b instanceof Conv2d ? constants[u * (constants.length / p.units)] : constants[col];
-          if (p.vb.alive[r * p.vb.cols + col]) sum += p.vb.values[r * p.vb.cols + col] * value;
+    for (let r = 0; r < p.vb.rows; r++) {
+      // Per unit, the sum over its inputs (in column order), then added to the bias unit by unit.
+      let unit = -1, sum = 0;
+      p.vb.forEachAlive(r, (col, value) => {
+        const u = Math.floor(col / p.group);
+        if (u !== unit) {
+          if (unit >= 0 && folds(unit)) nextBias[r] += sum;
+          unit = u;
+          sum = 0;
         }
-        nextBias[r] += sum;
-      }
+        if (folds(u)) sum += value * valueAt(col);
+      });
+      if (unit >= 0 && folds(unit)) nextBias[r] += sum;
     }
   }
 
@@ -261,18 +286,25 @@ function rebuild(layer: WeightLayer, keepRows: Int32Array | null, keepInputs: In
     const old = layer instanceof SparseLinear ? layer.weight : layer.sparseWeight!;
     const colMap = new Int32Array(view.cols).fill(-1);
     cols.forEach((c, k) => (colMap[c] = k));
-    const rowPtr = [0], colIdx: number[] = [], src: number[] = [];
+    const oldRowPtr = old.rowPtr, oldColIdx = old.colIdx;
+    const rowPtr = new Int32Array(newRows + 1);
+    let kept = 0;
+    rows.forEach((r, i) => {
+      for (let p = oldRowPtr[r]; p < oldRowPtr[r + 1]; p++) if (colMap[oldColIdx[p]] >= 0) kept++;
+      rowPtr[i + 1] = kept;
+    });
+    source = new Int32Array(kept);
+    const colIdx = new Int32Array(kept), values = new Float32Array(kept), oldValues = old.values.data;
+    let k = 0;
     for (const r of rows) {
-      for (let p = old.rowPtr[r]; p < old.rowPtr[r + 1]; p++) {
-        if (colMap[old.colIdx[p]] < 0) continue;
-        colIdx.push(colMap[old.colIdx[p]]);
-        src.push(p);
+      for (let p = oldRowPtr[r]; p < oldRowPtr[r + 1]; p++) {
+        if (colMap[oldColIdx[p]] < 0) continue;
+        colIdx[k] = colMap[oldColIdx[p]];
+        values[k] = oldValues[p];
+        source[k++] = p;
       }
-      rowPtr.push(colIdx.length);
     }
-    source = Int32Array.from(src);
-    const oldValues = old.values.toArray();
-    const matrix = SparseMatrix.fromCSR({ rows: newRows, cols: newCols, rowPtr, colIdx, values: Float32Array.from(src, (p) => oldValues[p]) });
+    const matrix = SparseMatrix.fromCSR({ rows: newRows, cols: newCols, rowPtr, colIdx, values });
     if (layer instanceof SparseLinear) {
       next = new SparseLinear(matrix, { bias: withBias, rng });
     } else {
@@ -280,16 +312,17 @@ function rebuild(layer: WeightLayer, keepRows: Int32Array | null, keepInputs: In
       next.setSparseWeight(matrix);
     }
   } else {
+    const dense = denseView(layer as Linear | Conv2d);
     source = new Int32Array(newRows * newCols);
     rows.forEach((r, i) => cols.forEach((c, k) => (source[i * newCols + k] = r * view.cols + c)));
     next = layer instanceof Linear
       ? new Linear(newCols, newRows, { bias: withBias, rng })
       : new Conv2d(groups.length, newRows, { kernel: (layer as Conv2d).kernel, stride: (layer as Conv2d).stride, padding: (layer as Conv2d).padding, bias: withBias, rng });
     const w = next.weight!.data;
-    for (let k = 0; k < source.length; k++) w[k] = view.values[source[k]];
+    for (let k = 0; k < source.length; k++) w[k] = dense.values[source[k]];
     // A mask with nothing left to mask (the pruned structures are gone) is dropped.
-    if (layer.mask && source.some((s) => view.alive[s] === 0)) {
-      const mask = keep(tensor(Float32Array.from(source, (s) => view.alive[s]), next.weight!.shape));
+    if (layer.mask && source.some((s) => dense.alive[s] === 0)) {
+      const mask = keep(tensor(Float32Array.from(source, (s) => dense.alive[s]), next.weight!.shape));
       (next as Linear | Conv2d).setMask(mask);
     }
   }

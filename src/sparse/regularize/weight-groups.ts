@@ -25,15 +25,18 @@ export function structureDimension(structure: GroupStructure): 0 | 1 {
   return structure === "neurons" || structure === "filters" ? 0 : 1;
 }
 
-/** Dense position (row-major over the PyTorch shape) of each stored entry of a weight. */
-export function storedPositions(param: NamedParameter): Int32Array {
+/**
+ * Dense position (row-major over the PyTorch shape) of each stored entry of a weight, as float64:
+ * a CSR weight's rows·cols can exceed 2^31 (a 10⁵×10⁵ layer has 10¹⁰ positions).
+ */
+export function storedPositions(param: NamedParameter): Float64Array {
   const m = param.sparse;
   if (m === undefined) {
-    const positions = new Int32Array(param.tensor.size);
+    const positions = new Float64Array(param.tensor.size);
     for (let i = 0; i < positions.length; i++) positions[i] = i;
     return positions;
   }
-  const positions = new Int32Array(m.nnz);
+  const positions = new Float64Array(m.nnz);
   const rowPtr = m.rowPtr, colIdx = m.colIdx;
   for (let r = 0; r < m.rows; r++) for (let p = rowPtr[r]; p < rowPtr[r + 1]; p++) positions[p] = r * m.cols + colIdx[p];
   return positions;
