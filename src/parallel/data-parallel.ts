@@ -19,8 +19,9 @@
 // gates draw one noise value per gate per step: the main thread draws it before the threads start,
 // from its own stream in the order one thread would, and every replica gates its rows with it.
 // A gradient probe (RigL's and SNFS's growth scores, |Σ dY·Xᵀ| over the batch) needs the whole
-// batch's x and dY: a step with an armed probe runs on the main thread alone. Such update steps
-// come every 100–1000 steps, so they cost well under 1% of a run's speed.
+// batch's x and dY: a step with an armed probe runs on the main thread alone, at one-thread speed.
+// Update steps come every ΔT = 100–1000 steps and their swap costs more than the step itself, so
+// this adds at most 1/ΔT to a run's time.
 //
 // Batch-norm layers normalize each share by its own statistics (as PyTorch's DistributedDataParallel
 // without SyncBatchNorm); their running statistics end as the share-weighted average of the
@@ -78,8 +79,9 @@ export function splitRows(rows: number, threads: number): { start: number; end: 
   return ranges;
 }
 
-// Gradients (one per parameter) and buffer copies, layers' own temporaries, plus activations for a share of the batch
-// (about eight tensors per layer output, kept for backward) and room for kernel workspaces.
+// Gradients (one per parameter), buffer copies and layers' own temporaries, plus activations for a
+// share of the batch (about eight tensors per layer output, kept for backward) and room for kernel
+// workspaces.
 function defaultArenaBytes(model: Model, rows: number): number {
   const parameterBytes = model.net.parameters().reduce((s, p) => s + 4 * p.tensor.size, 0);
   const workspaceBytes = model.net.layers.reduce((s, layer) => s + layerWorkspaceBytes(layer), 0);
