@@ -26,7 +26,8 @@ export class SparseLinear implements FusableLayer {
   /**
    * Off (null) unless a dynamic sparsity method arms it for one step: called in backward with the
    * feature-major input x (in, B) and output gradient dY (out, B), from which RigL computes the
-   * dense weight gradient dY·Xᵀ in row chunks.
+   * dense weight gradient dY·Xᵀ in row chunks. A data-parallel step with an armed probe runs the
+   * whole batch on the main thread, so the probe sees every row (src/parallel/data-parallel.ts).
    */
   growthProbe: GradientProbe | null = null;
 

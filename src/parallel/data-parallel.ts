@@ -8,6 +8,21 @@
 // of the batch weights its mean loss by its fraction of the rows, so the sum is the gradient of
 // the full-batch mean loss; only the float summation order differs from a one-thread step.
 //
+// Sparsity methods change models in two ways, and replicas follow both. A new CSR structure, mask
+// or tensor for a parameter only moves it: replicas borrow it again from its new location. A
+// change of a layer's kind or shape (a pruned layer converted to CSR, structures shrunk, gates
+// added or folded) changes the layer descriptions: then the workers stop and start again with
+// replicas built from the new ones, in fresh arenas. Such changes come a few times per run, and a
+// restart costs about 60 ms (two threads, 784-300-100-10), a dozen steps of LeNet-300-100.
+//
+// Two kinds of randomness or probing must see the batch as one thread would. Stochastic (L0)
+// gates draw one noise value per gate per step: the main thread draws it before the threads start,
+// from its own stream in the order one thread would, and every replica gates its rows with it.
+// A gradient probe (RigL's and SNFS's growth scores, |Σ dY·Xᵀ| over the batch) needs the whole
+// batch's x and dY: a step with an armed probe runs on the main thread alone, at one-thread speed.
+// Update steps come every ΔT = 100–1000 steps and their swap costs more than the step itself, so
+// this adds at most 1/ΔT to a run's time.
+//
 // Batch-norm layers normalize each share by its own statistics (as PyTorch's DistributedDataParallel
 // without SyncBatchNorm); their running statistics end as the share-weighted average of the
 // threads' updates, which equals one update with the share-weighted average of the batch statistics.
@@ -21,7 +36,7 @@ import type { Model } from "../nn/presets.js";
 import { full, keep, rowsView, tidy, viewAs, zeros, type Tensor } from "../tensor/tensor.js";
 import { workerBootstrap } from "./bootstrap.js";
 import { CommandKind, ControlBlock, WorkerState } from "./control-block.js";
-import { describeLayer, locateParameter } from "./replica.js";
+import { describeLayer, drawSharedNoise, layerWorkspaceBytes, locateParameter, needsWholeBatch, type LayerDescription } from "./replica.js";
 import type { WorkerInit } from "./worker.js";
 
 export interface DataParallelOptions {
@@ -64,21 +79,25 @@ export function splitRows(rows: number, threads: number): { start: number; end: 
   return ranges;
 }
 
-// Gradients (one per parameter) and buffer copies, plus activations for a share of the batch
-// (about eight tensors per layer output, kept for backward) and room for kernel workspaces.
+// Gradients (one per parameter), buffer copies and layers' own temporaries, plus activations for a
+// share of the batch (about eight tensors per layer output, kept for backward) and room for kernel
+// workspaces.
 function defaultArenaBytes(model: Model, rows: number): number {
   const parameterBytes = model.net.parameters().reduce((s, p) => s + 4 * p.tensor.size, 0);
+  const workspaceBytes = model.net.layers.reduce((s, layer) => s + layerWorkspaceBytes(layer), 0);
   let shape = [...model.inputShape];
   let activationBytes = 4 * rows * shape.reduce((a, b) => a * b, 1);
   for (const layer of model.net.layers) {
     shape = layer.outputShape(shape);
     activationBytes += 8 * 4 * rows * shape.reduce((a, b) => a * b, 1);
   }
-  return 2 * parameterBytes + activationBytes + 64 * 2 ** 20;
+  return 2 * parameterBytes + workspaceBytes + activationBytes + 64 * 2 ** 20;
 }
 
 export class DataParallel {
-  private readonly workers: WorkerHandle[] = [];
+  private workers: WorkerHandle[] = [];
+  /** The layer descriptions the workers' replicas were built from, as JSON. */
+  private replicated = "";
   private readonly labelsPtr: number;
   private readonly timeoutMs: number;
   private sequence = 0;
@@ -103,18 +122,47 @@ export class DataParallel {
     const layers = model.net.layers.map(describeLayer);
     const pool = new DataParallel(model, options);
     try {
-      const rows = Math.ceil(batchSize / threads);
-      const arenaBytes = options.arenaBytes ?? defaultArenaBytes(model, rows);
-      for (let index = 1; index < threads; index++) pool.spawn(index, layers, arenaBytes);
-      for (const w of pool.workers) {
-        const state = w.control.waitWhileState(WorkerState.starting, pool.timeoutMs);
-        if (state !== WorkerState.ready) throw pool.workerError(w, state === WorkerState.starting ? `did not start within ${pool.timeoutMs} ms` : "failed to start");
-      }
+      pool.startWorkers(layers);
     } catch (error) {
       pool.close();
       throw error;
     }
     return pool;
+  }
+
+  // Spawns the workers with replicas built from `layers` and waits until they are ready.
+  private startWorkers(layers: LayerDescription[]): void {
+    const { threads, batchSize } = this.options;
+    this.replicated = JSON.stringify(layers);
+    const rows = Math.ceil(batchSize / threads);
+    const arenaBytes = this.options.arenaBytes ?? defaultArenaBytes(this.model, rows);
+    for (let index = 1; index < threads; index++) this.spawn(index, layers, arenaBytes);
+    for (const w of this.workers) {
+      const state = w.control.waitWhileState(WorkerState.starting, this.timeoutMs);
+      if (state !== WorkerState.ready) throw this.workerError(w, state === WorkerState.starting ? `did not start within ${this.timeoutMs} ms` : "failed to start");
+    }
+  }
+
+  // Stops every worker and frees its arena (a worker that did not stop cleanly keeps its arena: leaked rather than reused).
+  private stopWorkers(): void {
+    const sequence = ++this.sequence;
+    for (const w of this.workers) {
+      const alive = w.control.state === WorkerState.ready;
+      if (alive) w.control.post(CommandKind.stop, sequence);
+      const stopped = alive && w.control.waitDone(sequence, 5_000);
+      void w.thread.terminate();
+      w.errors.close();
+      if (stopped) free(w.arena.ptr, w.arena.bytes);
+    }
+    this.workers = [];
+  }
+
+  /** Restarts the workers if a layer's kind or shape changed since they were started (see the header). */
+  private followLayers(): void {
+    const layers = this.model.net.layers.map(describeLayer);
+    if (JSON.stringify(layers) === this.replicated) return;
+    this.stopWorkers();
+    this.startWorkers(layers);
   }
 
   private spawn(index: number, layers: WorkerInit["layers"], arenaBytes: number): void {
@@ -147,9 +195,17 @@ export class DataParallel {
   /**
    * Publishes where every parameter lives now. Replicas re-borrow a parameter whose location
    * changed (a sparsity method replaced its CSR structure, or a checkpoint load replaced it) at
-   * the start of their next step. Every step calls this, so callers never need to.
+   * the start of their next step; workers restart if a layer changed kind or shape. Every step
+   * calls this, so callers never need to.
    */
   syncStructure(): void {
+    if (this.closed) throw new Error("data-parallel training: syncStructure after close()");
+    try {
+      this.followLayers();
+    } catch (error) {
+      this.close();
+      throw error;
+    }
     const parameters = this.model.net.parameters();
     for (const w of this.workers) parameters.forEach((p, i) => w.control.writeLocation(i, locateParameter(p)));
   }
@@ -166,9 +222,11 @@ export class DataParallel {
       throw new RangeError(`data-parallel training: a batch of ${rows} rows with ${labels.length} labels (at most batchSize = ${this.options.batchSize}, one label per row)`);
     }
     const labelSmoothing = options.labelSmoothing ?? 0;
-    const ranges = splitRows(rows, this.workers.length + 1);
-    heapI32().set(labels, this.labelsPtr >>> 2);
     this.syncStructure();
+    const wholeBatch = this.model.net.layers.some(needsWholeBatch);
+    const ranges = wholeBatch ? this.allRowsOnMainThread(rows) : splitRows(rows, this.workers.length + 1);
+    heapI32().set(labels, this.labelsPtr >>> 2);
+    drawSharedNoise(this.model.net);
     const buffers = this.model.net.buffers();
     const sequence = ++this.sequence;
     const started = this.workers.filter((w) => ranges[w.index].end > ranges[w.index].start);
@@ -185,6 +243,11 @@ export class DataParallel {
       this.join(started, sequence, options.step);
     }
     return this.combine(own, started, ranges, rows);
+  }
+
+  // Row ranges that give the main thread the whole batch and every worker none.
+  private allRowsOnMainThread(rows: number): { start: number; end: number }[] {
+    return [{ start: 0, end: rows }, ...this.workers.map(() => ({ start: rows, end: rows }))];
   }
 
   // The main thread's rows [0, end), on the model itself.
@@ -251,16 +314,7 @@ export class DataParallel {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const sequence = ++this.sequence;
-    for (const w of this.workers) {
-      const alive = w.control.state === WorkerState.ready;
-      if (alive) w.control.post(CommandKind.stop, sequence);
-      // A worker that stopped cleanly no longer touches its arena; otherwise leak it rather than risk reuse.
-      const stopped = alive && w.control.waitDone(sequence, 5_000);
-      void w.thread.terminate();
-      w.errors.close();
-      if (stopped) free(w.arena.ptr, w.arena.bytes);
-    }
+    this.stopWorkers();
     free(this.labelsPtr, 4 * this.options.batchSize);
   }
 }

@@ -1,7 +1,10 @@
 // A worker's replica of a model: the same layers, built from plain descriptions, whose parameters are borrowed views of the main thread's storage.
 //
-// Only the parameters are shared. Gradients, activations and buffers (batch-norm running
-// statistics) are the replica's own, allocated in the worker's arena.
+// Only the parameters (and the noise of stochastic gates) are shared. Gradients, activations and
+// buffers (batch-norm running statistics) are the replica's own, allocated in the worker's arena.
+// A description holds what fixes a layer's kind and shapes, never its weights: when the main
+// model's descriptions change (a pruned layer converted to CSR, shrunk, gated or its gates folded),
+// the workers are started again from the new ones (data-parallel.ts).
 import { Dropout, Flatten, GELU, LeakyReLU, ReLU, Sigmoid, Tanh } from "../nn/activations.js";
 import { BatchNorm } from "../nn/batch-norm.js";
 import { Conv2d } from "../nn/conv2d.js";
@@ -10,6 +13,9 @@ import { Linear } from "../nn/linear.js";
 import { Pool2d } from "../nn/pool.js";
 import { Sequential, type NamedParameter } from "../nn/sequential.js";
 import { SparseLinear } from "../nn/sparse-linear.js";
+import { GatedLayer, type GatedWeightLayer, type GateGranularity } from "../sparse/regularize/gated-layer.js";
+import { gateKindFrom, type GateSettings } from "../sparse/regularize/gates.js";
+import { Rng } from "../tensor/rng.js";
 import { SparseMatrix } from "../tensor/sparse-matrix.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { borrowMatrix, borrowTensor } from "./borrowed.js";
@@ -24,10 +30,16 @@ export type LayerDescription =
   | { kind: "Pool2d"; mode: "max" | "avg"; kernel: number; stride: number; padding: number }
   | { kind: "ReLU" | "Tanh" | "Sigmoid" | "GELU" | "Flatten" }
   | { kind: "LeakyReLU"; slope: number }
-  | { kind: "Dropout"; p: number };
+  | { kind: "Dropout"; p: number }
+  | { kind: "Gated"; inner: LayerDescription; gate: GateSettings; granularity: GateGranularity; label: string; noisePtr: number };
 
 /** The description of one layer of the main thread's model; errors name layers a replica cannot rebuild. */
 export function describeLayer(layer: Layer, index: number): LayerDescription {
+  if (layer instanceof GatedLayer) {
+    // Stochastic gates draw their noise on the main thread; the replica reads it in place.
+    const noisePtr = layer.gateKind.stochastic ? layer.noiseTensor().ptr : 0;
+    return { kind: "Gated", inner: describeLayer(layer.inner, index), gate: layer.gateKind.settings, granularity: layer.granularity, label: layer.label, noisePtr };
+  }
   if (layer instanceof SparseLinear) return { kind: "SparseLinear", inFeatures: layer.inFeatures, outFeatures: layer.outFeatures, bias: layer.bias !== null };
   if (layer instanceof Linear) return { kind: "Linear", inFeatures: layer.inFeatures, outFeatures: layer.outFeatures, bias: layer.bias !== null };
   if (layer instanceof Conv2d) {
@@ -66,7 +78,31 @@ function buildLayer(d: LayerDescription): Layer {
     case "Flatten": return new Flatten();
     case "LeakyReLU": return new LeakyReLU(d.slope);
     case "Dropout": return new Dropout(d.p);
+    case "Gated": {
+      const gated = new GatedLayer(buildLayer(d.inner) as GatedWeightLayer, gateKindFrom(d.gate), d.granularity, new Rng(0, "replica/gates"), d.label);
+      if (d.noisePtr !== 0) gated.shareNoise(borrowTensor(d.noisePtr, [gated.gateParameter.size]));
+      return gated;
+    }
   }
+}
+
+/** Before a data-parallel step: stochastic gates draw the step's noise on the main thread, for every thread to use. */
+export function drawSharedNoise(net: Sequential): void {
+  for (const layer of net.layers) if (layer instanceof GatedLayer) layer.drawNoise(net.rng);
+}
+
+/**
+ * True when the layer's next backward pass must see the whole batch: an armed gradient probe
+ * (RigL's and SNFS's growth scores at an update step) reads x and dY of the rows it runs on.
+ */
+export function needsWholeBatch(layer: Layer): boolean {
+  if (layer instanceof GatedLayer) return needsWholeBatch(layer.inner);
+  return layer instanceof SparseLinear && layer.growthProbe !== null;
+}
+
+/** Heap bytes a replica's layer needs beyond its gradients and activations (per-weight gates: W⊙z, its inputs and their gradients). */
+export function layerWorkspaceBytes(layer: Layer): number {
+  return layer instanceof GatedLayer && layer.granularity === "weight" ? 8 * 4 * layer.gateParameter.size : 0;
 }
 
 /** The replica's layers (parameters still the placeholders: bind them with `bindParameter`). */
@@ -105,7 +141,8 @@ function replaceField(layer: Layer, old: Tensor | null, replacement: Tensor | nu
 export function bindParameter(net: Sequential, index: number, location: ParameterLocation): void {
   const param = net.parameters()[index];
   if (param === undefined) throw new Error(`threads > 1: the replica has no parameter ${index}`);
-  const { layer } = param;
+  // A gated layer's own parameter is its gate; the others belong to the layer it wraps.
+  const layer = param.layer instanceof GatedLayer && param.tensor !== param.layer.gateParameter ? param.layer.inner : param.layer;
   if (location.rows > 0 || param.sparse !== undefined) {
     if (!hasSparseWeight(layer) || param.sparse === undefined) throw new Error(`threads > 1: ${param.name} is sparse in the main model but not in the replica`);
     const matrix = borrowMatrix({ ...location, nnz: location.size });

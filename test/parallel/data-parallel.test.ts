@@ -4,7 +4,9 @@ import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import { backward } from "../../src/autograd/engine.js";
 import { crossEntropy } from "../../src/autograd/ops/loss.js";
-import { alloc, free, memory } from "../../src/backend/heap.js";
+import { alloc, free, heapStats, memory } from "../../src/backend/heap.js";
+import { ReLU, Tanh } from "../../src/nn/activations.js";
+import type { SparseLinear } from "../../src/nn/sparse-linear.js";
 import { buildModel, type Model, type ModelSpec } from "../../src/nn/presets.js";
 import type { Optimizer } from "../../src/optim/optimizer.js";
 import { Sgd } from "../../src/optim/sgd.js";
@@ -58,7 +60,7 @@ function oneThread(model: Model): (x: Tensor, labels: Int32Array) => number {
   };
 }
 
-function withThreads(model: Model, threads: number, run: (pool: DataParallel) => number[]): number[] {
+function withThreads<T>(model: Model, threads: number, run: (pool: DataParallel) => T): T {
   const pool = DataParallel.start(model, { threads, seed: 3, batchSize: BATCH, timeoutMs: 20_000 });
   try {
     return run(pool);
@@ -166,6 +168,49 @@ test("a batch too small to split runs on the main thread alone", () => {
   const expected = tidy(() => oneThread(reference)(tensor(x, [1, FEATURES]), b.labels.subarray(0, 1)));
   const [loss] = withThreads(model, 2, (pool) => [tidy(() => pool.forwardBackward(tensor(x, [1, FEATURES]), b.labels.subarray(0, 1), { step: 0 }).loss)]);
   assert.equal(loss, expected);
+});
+
+test("a step with an armed gradient probe (RigL, SNFS) shows it the whole batch's x and dY, as one thread does", () => {
+  const [b] = batches(1);
+  // Arms the first layer's probe; returns what it saw (feature-major x and dY of the rows it ran on).
+  const arm = (model: Model) => {
+    const seen: { x: Float32Array; dy: Float32Array; rows: number }[] = [];
+    (model.net.layers[0] as SparseLinear).growthProbe = (x, dy) => void seen.push({ x: x.toArray(), dy: dy.toArray(), rows: x.shape[1] });
+    return seen;
+  };
+  const single = tinyModel({ sparse: { "0": 0.3 } });
+  const fromOne = arm(single);
+  tidy(() => oneThread(single)(tensor(b.x, [BATCH, FEATURES]), b.labels));
+  const model = tinyModel({ sparse: { "0": 0.3 } });
+  const fromTwo = withThreads(model, 2, (pool) => {
+    const seen = arm(model);
+    tidy(() => pool.forwardBackward(tensor(b.x, [BATCH, FEATURES]), b.labels, { step: 0 }));
+    return seen;
+  });
+  assert.deepEqual(fromTwo.map((s) => s.rows), [BATCH]);
+  assert.deepEqual(fromTwo, fromOne);
+});
+
+test("replicas follow a layer that changes kind, restarting the workers without growing the heap", { timeout: 60_000 }, () => {
+  const steps = 12;
+  // Every other step, the activation after the first layer switches between ReLU and Tanh (a new layer description).
+  const switchActivation = (model: Model) => (step: number) => {
+    if (step % 2 === 1) model.net.layers[1] = model.net.layers[1] instanceof ReLU ? new Tanh() : new ReLU();
+  };
+  const single = (() => {
+    const model = tinyModel();
+    return trajectory(model, steps, oneThread(model), switchActivation(model));
+  })();
+  const model = tinyModel();
+  const inUse: number[] = [];
+  const parallel = withThreads(model, 2, (pool) => trajectory(model, steps, (x, labels, step) => {
+    const loss = pool.forwardBackward(x, labels, { step }).loss;
+    inUse.push(heapStats().bytesInUse);
+    return loss;
+  }, switchActivation(model)));
+  assertClose(parallel, single, 1e-5);
+  // Each restart frees the old arenas before taking new ones: after the first step (gradients, optimizer state), use stays flat.
+  assert.deepEqual(new Set(inUse.slice(1)).size, 1, `heap bytes in use per step: ${inUse.join(", ")}`);
 });
 
 test("a worker's error reaches the main thread with its message, and the pool closes", { timeout: 30_000 }, () => {

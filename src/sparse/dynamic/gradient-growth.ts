@@ -4,7 +4,9 @@
 // sees x (in, B) and dY (out, B), computes the dense gradient G = dY·Xᵀ for a few rows at a time
 // (one GEMM per chunk, a chunk of at most CHUNK_VALUES floats), offers |G| at free positions to a
 // running top-k and discards the chunk. Memory stays O(chunk + k): the dense gradient never exists
-// whole. The probe disarms itself after one call.
+// whole. The probe disarms itself after one call. With train.threads > 1, a step with an armed
+// probe runs on the main thread alone (src/parallel/data-parallel.ts), so x and dY are the whole
+// batch's and the scores those of one thread.
 import { kernels } from "../../backend/kernels.js";
 import type { GradientProbe } from "../../autograd/ops/sparse-matmul.js";
 import type { Layer } from "../../nn/layer.js";

@@ -14,7 +14,7 @@ import type { ForwardContext, FusableLayer, FusedActivation, Layer, LayerParamet
 import { Linear } from "../../nn/linear.js";
 import { SparseLinear } from "../../nn/sparse-linear.js";
 import type { Rng } from "../../tensor/rng.js";
-import { keep, tensor, type Tensor } from "../../tensor/tensor.js";
+import { empty, keep, tensor, type Tensor } from "../../tensor/tensor.js";
 import type { GateKind } from "./gates.js";
 
 export type GatedWeightLayer = Linear | SparseLinear | Conv2d;
@@ -37,6 +37,13 @@ export class GatedLayer implements FusableLayer {
   readonly layout: FusableLayer["layout"];
   /** The gate parameter: shaped like the weight (per weight) or [outputs] (per neuron). */
   readonly gateParameter: Tensor;
+  /**
+   * Stochastic gates in data-parallel training: the uniform draws of the next training forward
+   * pass, in the heap so that every thread gates its rows of the batch alike (null until needed).
+   */
+  private noise: Tensor | null = null;
+  /** "drawn": the next training forward pass uses `noise` once; "shared": every one does (a replica's). */
+  private noiseUse: "none" | "drawn" | "shared" = "none";
 
   constructor(
     readonly inner: GatedWeightLayer,
@@ -61,8 +68,46 @@ export class GatedLayer implements FusableLayer {
     return this.forwardFused(x, ctx, "identity", 0);
   }
 
+  /** The heap tensor that holds drawn noise, one value per gate (allocated on first use). */
+  noiseTensor(): Tensor {
+    if (this.noise === null) this.noise = keep(empty([this.gateParameter.size]));
+    return this.noise;
+  }
+
+  /**
+   * Draws the next training forward pass's noise from `rng` now, as that pass would have: data-
+   * parallel training draws it before the threads start, and the replicas read it (`shareNoise`).
+   */
+  drawNoise(rng: Rng): void {
+    if (!this.gateKind.stochastic || this.noiseUse === "shared") return;
+    const noise = this.noiseTensor().data;
+    for (let i = 0; i < noise.length; i++) noise[i] = rng.uniform();
+    this.noiseUse = "drawn";
+  }
+
+  /** A replica's layer: every training forward pass uses `noise` (the main thread's, drawn by `drawNoise`). */
+  shareNoise(noise: Tensor): void {
+    if (noise.size !== this.gateParameter.size) throw new RangeError(`${this.label}: ${noise.size} noise values for ${this.gateParameter.size} gates`);
+    this.noise?.dispose();
+    this.noise = noise;
+    this.noiseUse = "shared";
+  }
+
+  /** Frees the noise tensor (the layer is being replaced). */
+  disposeNoise(): void {
+    this.noise?.dispose();
+    this.noise = null;
+    this.noiseUse = "none";
+  }
+
+  private uniforms(ctx: ForwardContext): Float32Array | undefined {
+    if (!ctx.training || this.noiseUse === "none") return undefined;
+    if (this.noiseUse === "drawn") this.noiseUse = "none";
+    return this.noise!.data;
+  }
+
   forwardFused(x: Tensor, ctx: ForwardContext, activation: FusedActivation, slope: number): Tensor {
-    const z = this.gateKind.gate(this.gateParameter, ctx);
+    const z = this.gateKind.gate(this.gateParameter, ctx, this.uniforms(ctx));
     if (this.granularity === "neuron") return activate(this.gateOutputs(this.inner.forward(x, ctx), z, ctx), activation, slope);
     const inner = this.inner as Linear | Conv2d;
     const masked = inner.mask === null ? denseWeight(inner) : mul(denseWeight(inner), inner.mask);
@@ -142,6 +187,7 @@ export function foldGates(gated: GatedLayer): GatedWeightLayer {
     const b = inner.bias.data;
     for (let i = 0; i < b.length; i++) b[i] = gate(b[i], z[i]);
   }
+  gated.disposeNoise();
   gated.gateParameter.grad?.dispose();
   gated.gateParameter.grad = null;
   gated.gateParameter.requiresGrad = false;

@@ -14,16 +14,35 @@ import {
  */
 export interface GateKind {
   readonly name: "sigmoid" | "hard-concrete";
+  /** The options the kind was made with, as plain data (`gateKindFrom` makes the same kind again, e.g. in a worker thread). */
+  readonly settings: GateSettings;
+  /** True when training gates are random: one uniform draw per gate in each training forward pass. */
+  readonly stochastic: boolean;
   /** Local name of the gate parameter; the model prefixes the layer ("layers.0.log_alpha"). */
   readonly parameterName: string;
   /** Initial parameter values for `count` gates. */
   initialValues(count: number, rng: Rng): Float32Array;
-  /** Gates in a forward pass: stochastic in training where the kind is, deterministic otherwise. */
-  gate(parameter: Tensor, ctx: ForwardContext): Tensor;
+  /**
+   * Gates in a forward pass: stochastic in training where the kind is, deterministic otherwise.
+   * A stochastic kind uses `uniforms` (one per gate) when given, else draws them from `ctx.rng`.
+   */
+  gate(parameter: Tensor, ctx: ForwardContext, uniforms?: ArrayLike<number>): Tensor;
   /** The deterministic (test-time) gates: what folds into the weights when training ends. */
   deterministic(parameter: ArrayLike<number>): Float32Array;
   penalty(parameter: ArrayLike<number>): number;
   addPenaltyGradient(parameter: ArrayLike<number>, grads: Float32Array, lambda: number): void;
+}
+
+/** The options of a gate kind, as plain (structured-clonable) data. */
+export type GateSettings =
+  | { name: "sigmoid"; initialGate: number; pruneBelow: number }
+  | ({ name: "hard-concrete"; initialDropRate: number } & HardConcreteParameters);
+
+/** The gate kind `settings` describe. */
+export function gateKindFrom(settings: GateSettings): GateKind {
+  if (settings.name === "sigmoid") return sigmoidGates(settings);
+  const { name: _, ...options } = settings;
+  return hardConcreteGates(options);
 }
 
 function logit(p: number): number {
@@ -49,6 +68,8 @@ export function sigmoidGates(options: { initialGate: number; pruneBelow: number 
   };
   return {
     name: "sigmoid",
+    settings: { name: "sigmoid", initialGate, pruneBelow },
+    stochastic: false,
     parameterName: "gate_scores",
     initialValues: (count) => new Float32Array(count).fill(logit(initialGate)),
     gate: (theta, ctx) => (ctx.training ? sigmoid(theta) : tensor(deterministic(theta.data), theta.shape)),
@@ -78,15 +99,17 @@ export function hardConcreteGates(options: { initialDropRate: number } & HardCon
   if (!(initialDropRate > 0 && initialDropRate < 1)) throw new RangeError(`L0 gates: initialDropRate must be in (0, 1), got ${initialDropRate}`);
   return {
     name: "hard-concrete",
+    settings: { name: "hard-concrete", initialDropRate, ...p },
+    stochastic: true,
     parameterName: "log_alpha",
     initialValues(count, rng) {
       const mean = logit(1 - initialDropRate);
       return Float32Array.from({ length: count }, () => mean + 0.01 * rng.normal());
     },
-    gate(logAlpha, ctx) {
+    gate(logAlpha, ctx, uniforms) {
       if (!ctx.training) return hardConcreteGate(logAlpha, null, p);
       const noise = new Float32Array(logAlpha.size);
-      for (let i = 0; i < noise.length; i++) noise[i] = ctx.rng.uniform();
+      for (let i = 0; i < noise.length; i++) noise[i] = uniforms === undefined ? ctx.rng.uniform() : uniforms[i];
       return hardConcreteGate(logAlpha, logisticNoise(noise), p);
     },
     deterministic: (logAlpha) => deterministicHardConcrete(logAlpha, p),
