@@ -1,6 +1,7 @@
 // Adam and AdamW (torch.optim.Adam / AdamW semantics; AdamW decouples weight decay from the gradient).
 import { kernels } from "../backend/kernels.js";
 import type { Tensor } from "../tensor/tensor.js";
+import { adamStepPerEntry } from "./adam-per-entry.js";
 import { Optimizer, type GroupOptions } from "./optimizer.js";
 
 export interface AdamOptions extends GroupOptions {
@@ -18,7 +19,7 @@ export class Adam extends Optimizer<AdamOptions> {
     defaults: Partial<AdamOptions> = {},
     readonly decoupled = false,
   ) {
-    super(decoupled ? "adamw" : "adam", groups, { ...ADAM_DEFAULTS, weightDecay: decoupled ? 0.01 : 0, ...defaults }, ["exp_avg", "exp_avg_sq"]);
+    super(decoupled ? "adamw" : "adam", groups, { ...ADAM_DEFAULTS, weightDecay: decoupled ? 0.01 : 0, ...defaults }, ["exp_avg", "exp_avg_sq"], true);
     for (const g of this.groups) {
       const o = g.options;
       for (const [k, v] of [["beta1", o.beta1], ["beta2", o.beta2]] as const) {
@@ -28,7 +29,12 @@ export class Adam extends Optimizer<AdamOptions> {
     }
   }
 
-  protected update(p: Tensor, grad: Tensor, step: number, buffers: Map<string, Tensor>, o: AdamOptions): void {
+  protected update(p: Tensor, grad: Tensor, step: number, buffers: Map<string, Tensor>, o: AdamOptions, entrySteps: Int32Array | null): void {
+    if (entrySteps !== null) {
+      // Entries grown at different steps: each gets the bias correction of its own step count.
+      adamStepPerEntry(o, this.decoupled, entrySteps, p.data, grad.data, buffers.get("exp_avg")!.data, buffers.get("exp_avg_sq")!.data);
+      return;
+    }
     const bc1 = 1 - o.beta1 ** step;
     const bc2 = 1 - o.beta2 ** step;
     kernels.adamStep(

@@ -3,6 +3,12 @@
 // State buffers have exactly the parameter's size, so for a sparse weight (whose parameter is
 // its CSR values) they cost O(nnz). When a sparsity method changes a sparse weight's structure
 // it calls `remapParameter`, which carries the state of kept entries and zeroes the rest.
+//
+// Optimizers whose update depends on the step count (Adam's bias correction) also keep a step
+// count per entry once entries differ: a connection grown at step t then takes exactly the first
+// steps of a fresh Adam, instead of inheriting the parameter's decayed bias correction (which made
+// its first step about 3× the learning rate at β2 = 0.999). RigL and SNFS zero the moments of new
+// connections; the per-entry count makes that reset complete.
 import { kernels } from "../backend/kernels.js";
 import { formatShape, keep, Tensor, zeros } from "../tensor/tensor.js";
 
@@ -23,6 +29,7 @@ export interface ParamGroup<O extends GroupOptions = GroupOptions> {
 export interface OptimizerState {
   kind: string;
   steps: Record<string, number>;
+  /** `<param>.<buffer>`; `<param>.entry_steps` holds per-entry step counts where they differ from the parameter's. */
   buffers: Record<string, Float32Array>;
   lrs: number[];
 }
@@ -30,7 +37,13 @@ export interface OptimizerState {
 interface ParamState {
   step: number;
   buffers: Map<string, Tensor>;
+  /** Steps taken by each entry, when they differ (after a structure change grew entries); null: all took `step`. */
+  entrySteps: Int32Array | null;
 }
+
+/** Name of the per-entry step counts in `OptimizerState.buffers` (float32 holds counts up to 2^24 exactly). */
+const ENTRY_STEPS = "entry_steps";
+const MAX_ENTRY_STEP = 2 ** 24;
 
 export abstract class Optimizer<O extends GroupOptions = GroupOptions> {
   readonly groups: ParamGroup<O>[];
@@ -42,6 +55,8 @@ export abstract class Optimizer<O extends GroupOptions = GroupOptions> {
     defaults: O,
     /** Names of the per-parameter buffers this optimizer keeps (torch's names). */
     protected readonly bufferNames: readonly string[],
+    /** True when the update depends on the step count, so that entries grown later need their own count. */
+    protected readonly countsStepsPerEntry = false,
   ) {
     const seen = new Set<Tensor>();
     this.groups = groups.map((g, i) => {
@@ -68,12 +83,18 @@ export abstract class Optimizer<O extends GroupOptions = GroupOptions> {
         if (p.grad === null) continue;
         const s = this.paramState(p);
         s.step++;
-        this.update(p, p.grad, s.step, s.buffers, group.options);
+        if (s.entrySteps !== null) {
+          if (s.step > MAX_ENTRY_STEP) throw new RangeError(`${this.kind}: ${p.name ?? "parameter"} passed ${MAX_ENTRY_STEP} steps, beyond exact per-entry step counts`);
+          const counts = s.entrySteps;
+          for (let i = 0; i < counts.length; i++) counts[i]++;
+        }
+        this.update(p, p.grad, s.step, s.buffers, group.options, s.entrySteps);
       }
     }
   }
 
-  protected abstract update(param: Tensor, grad: Tensor, step: number, buffers: Map<string, Tensor>, options: O): void;
+  /** One update of `param`; `entrySteps` (when not null) gives each entry's own step count, all ≥ 1. */
+  protected abstract update(param: Tensor, grad: Tensor, step: number, buffers: Map<string, Tensor>, options: O, entrySteps: Int32Array | null): void;
 
   /** Sets every gradient to zero. */
   zeroGrad(): void {
@@ -83,7 +104,7 @@ export abstract class Optimizer<O extends GroupOptions = GroupOptions> {
   private paramState(p: Tensor): ParamState {
     let s = this.state.get(p);
     if (s === undefined) {
-      s = { step: 0, buffers: new Map(this.bufferNames.map((name) => [name, keep(zeros([p.size]))])) };
+      s = { step: 0, buffers: new Map(this.bufferNames.map((name) => [name, keep(zeros([p.size]))])), entrySteps: null };
       this.state.set(p, s);
     }
     return s;
@@ -98,7 +119,8 @@ export abstract class Optimizer<O extends GroupOptions = GroupOptions> {
 
   /**
    * Replaces `oldParam` by `newParam` (e.g. after a sparse structure change). `source[i]` is the index
-   * in the old parameter whose state entry `i` inherits, or −1 for a new entry (state zero).
+   * in the old parameter whose state entry `i` inherits, or −1 for a new entry (state zero and,
+   * for step-counting optimizers, step count zero: its next update is a first step).
    */
   remapParameter(oldParam: Tensor, newParam: Tensor, source: Int32Array): void {
     if (source.length !== newParam.size) {
@@ -118,10 +140,14 @@ export abstract class Optimizer<O extends GroupOptions = GroupOptions> {
       buf.dispose();
       buffers.set(name, next);
     }
-    this.state.set(newParam, { step: old.step, buffers });
+    this.state.set(newParam, { step: old.step, buffers, entrySteps: this.countsStepsPerEntry ? remapEntrySteps(old, source) : null });
   }
 
-  /** Zeroes the state entries `indices` of `param` (regrown weights start fresh). */
+  /**
+   * Zeroes the moments of the entries `indices` of `param`: pruned weights, which keep a zero value
+   * and gradient from now on. Their step counts are left alone, since such entries never grow back
+   * (a structure change that grows entries goes through `remapParameter`).
+   */
   resetEntries(param: Tensor, indices: ArrayLike<number>): void {
     const s = this.state.get(param);
     if (s === undefined) return;
@@ -140,6 +166,7 @@ export abstract class Optimizer<O extends GroupOptions = GroupOptions> {
       const s = this.state.get(p);
       steps[name] = s?.step ?? 0;
       if (s !== undefined) for (const [b, t] of s.buffers) buffers[`${name}.${b}`] = t.toArray();
+      if (s?.entrySteps) buffers[`${name}.${ENTRY_STEPS}`] = Float32Array.from(s.entrySteps);
     }
     return { kind: this.kind, steps, buffers, lrs: this.groups.map((g) => g.options.lr) };
   }
@@ -167,8 +194,34 @@ export abstract class Optimizer<O extends GroupOptions = GroupOptions> {
         }
         t.data.set(saved);
       }
+      const savedEntrySteps = state.buffers[`${name}.${ENTRY_STEPS}`];
+      if (savedEntrySteps !== undefined && this.countsStepsPerEntry) s.entrySteps = checkedEntrySteps(savedEntrySteps, p.size, step, `${name}.${ENTRY_STEPS}`);
     }
   }
+}
+
+/** The per-entry step counts after a remap: kept entries carry theirs, new ones (source −1) start at 0; null when all are equal again. */
+function remapEntrySteps(old: ParamState, source: Int32Array): Int32Array | null {
+  const counts = new Int32Array(source.length);
+  let uniform = true;
+  for (let i = 0; i < source.length; i++) {
+    const from = source[i];
+    counts[i] = from < 0 ? 0 : old.entrySteps === null ? old.step : old.entrySteps[from];
+    if (counts[i] !== old.step) uniform = false;
+  }
+  return uniform ? null : counts;
+}
+
+/** Saved per-entry step counts: `size` integers in [0, step]. */
+function checkedEntrySteps(saved: Float32Array, size: number, step: number, where: string): Int32Array {
+  if (saved.length !== size) throw new Error(`optimizer state ${where}: expected ${size} values, found ${saved.length}`);
+  const counts = new Int32Array(size);
+  for (let i = 0; i < size; i++) {
+    const c = saved[i];
+    if (!(Number.isInteger(c) && c >= 0 && c <= step)) throw new Error(`optimizer state ${where}[${i}]: expected an integer step count in [0, ${step}], found ${c}`);
+    counts[i] = c;
+  }
+  return counts;
 }
 
 function requireName(p: Tensor): string {

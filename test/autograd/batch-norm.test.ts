@@ -62,7 +62,6 @@ onBothBackends("batchNorm (training) matches a float64 reference and finite diff
         const { mean, variance } = channelStats(x, geometry(shape));
         return normalizeRef(x, g, b, mean, variance, geometry(shape));
       },
-      gradTolerance: 3e-2,
     });
   }
 });

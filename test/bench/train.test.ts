@@ -5,6 +5,7 @@ import { benchModelSpec, benchTrain, probeTorch } from "../../src/bench/train.js
 import { buildModel } from "../../src/nn/presets.js";
 import { SparseLinear } from "../../src/nn/sparse-linear.js";
 import { Linear } from "../../src/nn/linear.js";
+import { requireOrSkip } from "../helpers/requirements.js";
 
 test("the benchmark model: all four weight layers CSR at the density, plain Linear at 100%", () => {
   const sparse = buildModel(benchModelSpec(0.05)).net;
@@ -42,7 +43,8 @@ test("bad options name the option", async () => {
 });
 
 const torch = probeTorch("/usr/bin/python3");
-test("PyTorch reference runs when the system python3 has torch", { skip: "problem" in torch ? torch.problem : false }, async () => {
+test("PyTorch reference runs when the system python3 has torch", async (t) => {
+  if (!requireOrSkip(t, !("problem" in torch), "problem" in torch ? torch.problem : "")) return;
   const rows = await benchTrain({ steps: 2, reps: 1, densities: [0.01], threads: [1], data: "random", skipTfjs: true });
   const torchRows = rows.filter((r) => r.engine === "pytorch");
   assert.deepEqual(torchRows.map((r) => r.threads), [1, 2]);

@@ -7,7 +7,10 @@ import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
+import { checkpointTestSet } from "../../src/cli/checkpoint-commands.js";
 import { sensitivityCommand, DEFAULT_GRID } from "../../src/cli/sensitivity-command.js";
+import { loadCheckpoint } from "../../src/io/checkpoint.js";
+import { evaluate } from "../../src/train/evaluate.js";
 import { roundHalfEven } from "../../src/sparse/selectors.js";
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "src", "cli", "main.js");
@@ -35,6 +38,21 @@ function trainedCheckpoint(): string {
   const r = spawnSync(process.execPath, [cli, "train", recipe, "--quiet", "--json", "--run-dir", join(dir, "run")], { encoding: "utf8", timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout.trim().split("\n").at(-1)!).checkpoint;
+}
+
+/**
+ * Accuracy and loss of the checkpoint on its first `limit` test examples with the `zeros[layer]`
+ * smallest |w| of each listed weight set to zero, computed here by sorting the weights.
+ */
+function prunedByMagnitude(checkpoint: string, limit: number, zeros: Record<string, number>): { accuracy: number; loss: number } {
+  const loaded = loadCheckpoint(checkpoint);
+  for (const [layer, count] of Object.entries(zeros)) {
+    const w = loaded.model.net.parameters().find((p) => p.name === layer)!.tensor.data;
+    const order = Array.from(w.keys()).sort((a, b) => Math.abs(w[a]) - Math.abs(w[b]) || a - b);
+    for (const i of order.slice(0, count)) w[i] = 0;
+  }
+  const { accuracy, loss } = evaluate(loaded.model, checkpointTestSet(loaded, { limit }).test);
+  return { accuracy, loss };
 }
 
 const sizes: Record<string, number> = { "layers.0.weight": 784 * 300, "layers.2.weight": 300 * 100, "layers.4.weight": 100 * 10 };
@@ -80,7 +98,9 @@ test("sensitivity: JSON rows and exact budgets, the table, a YAML overrides file
     assert.equal(row.layer, Object.keys(sizes)[Math.floor(i / 2)]);
     assert.equal(row.sparsity, [0.5, 0.9][i % 2]);
     assert.equal(row.zeros, roundHalfEven(row.sparsity * sizes[row.layer]));
-    assert.ok(row.accuracy >= 0 && row.accuracy <= 1 && Number.isFinite(row.loss));
+    const expected = prunedByMagnitude(checkpoint, 200, { [row.layer]: row.zeros });
+    assert.equal(row.accuracy, expected.accuracy, `${row.layer} at ${row.sparsity}`);
+    assert.ok(Math.abs(row.loss - expected.loss) <= 1e-6 * expected.loss, `${row.layer} at ${row.sparsity}: loss ${row.loss}, recomputed ${expected.loss}`);
   });
   assert.equal(summary.examples, 200);
   assert.equal(summary.dataset, "mnist");
@@ -89,7 +109,9 @@ test("sensitivity: JSON rows and exact budgets, the table, a YAML overrides file
   assert.equal(summary.budgets.pruned, summary.budgets.requested);
   const budgetZeros = summary.budgets.layers.map((l: { zeros: number }) => l.zeros);
   assert.equal(budgetZeros.reduce((a: number, b: number) => a + b, 0), roundHalfEven(0.8 * total));
-  assert.ok(summary.together.accuracy >= 0 && summary.together.accuracy <= 1);
+  const together = prunedByMagnitude(checkpoint, 200, Object.fromEntries(summary.budgets.layers.map((l: { layer: string; zeros: number }) => [l.layer, l.zeros])));
+  assert.equal(summary.together.accuracy, together.accuracy);
+  assert.ok(Math.abs(summary.together.loss - together.loss) <= 1e-6 * together.loss, `together: loss ${summary.together.loss}, recomputed ${together.loss}`);
   // The YAML overrides make the pruner's target mode prune exactly the budgeted counts.
   const overrides = parse(readFileSync(yamlOut, "utf8")).overrides as Record<string, number>;
   assert.deepEqual(Object.keys(overrides), Object.keys(sizes));

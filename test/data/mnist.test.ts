@@ -7,6 +7,7 @@ import { test } from "node:test";
 import { gzipSync } from "node:zlib";
 import { encodeIdx } from "../../src/data/idx.js";
 import { fashionMnistDirs, findFashionMnistDir, loadFashionMnist, loadImageDataset, loadMnist } from "../../src/data/mnist.js";
+import { requireOrSkip } from "../helpers/requirements.js";
 
 test("bundled MNIST: 60000 + 10000 images of 28×28 in [0, 255], 10 balanced-ish classes", () => {
   const { train, test: testSet } = loadMnist();
@@ -62,7 +63,8 @@ test("missing or mismatched files are errors that name them", () => {
 
 const fashionInstalled = fashionMnistDirs.some((dir) => existsSync(join(dir, "train-images-idx3-ubyte.gz")));
 
-test("Fashion-MNIST from the Debian package dataset-fashion-mnist", { skip: fashionInstalled ? false : "dataset-fashion-mnist is not installed" }, () => {
+test("Fashion-MNIST from the Debian package dataset-fashion-mnist", (t) => {
+  if (!requireOrSkip(t, fashionInstalled, "dataset-fashion-mnist is not installed (apt-get install dataset-fashion-mnist)")) return;
   const { train, test: testSet } = loadFashionMnist();
   assert.equal(train.length, 60000);
   assert.equal(testSet.length, 10000);

@@ -11,12 +11,14 @@ import { buildModel } from "../../src/nn/presets.js";
 import { Rng } from "../../src/tensor/rng.js";
 import { tensor } from "../../src/tensor/tensor.js";
 import { repoRoot } from "../helpers/paths.js";
+import { requireOrSkip } from "../helpers/requirements.js";
 
 const script = join(repoRoot(), "scripts", "torch", "load_checkpoint.py");
 const python = "/usr/bin/python3"; // Debian's python3-torch installs for the system interpreter
 const torchAvailable = spawnSync(python, ["-c", "import torch"]).status === 0;
 
-test("PyTorch loads our checkpoints (dense and CSR weights) with strict load_state_dict and gets the same logits", { skip: torchAvailable ? false : "the system python3 cannot import torch (apt-get install python3-torch)" }, () => {
+test("PyTorch loads our checkpoints (dense and CSR weights) with strict load_state_dict and gets the same logits", (t) => {
+  if (!requireOrSkip(t, torchAvailable, "the system python3 cannot import torch (apt-get install python3-torch)")) return;
   const dir = mkdtempSync(join(tmpdir(), "torch-"));
   const rng = new Rng(9, "inputs");
   const inputs = Array.from({ length: 3 }, () => Array.from({ length: 784 }, () => rng.normal()));

@@ -44,14 +44,19 @@ const methods = [
   { method: "dsr", updateEvery: 5 },
 ];
 
+// Eight epochs: a 5%-dense net needs them to learn (at 3 every method, the dense net included, is
+// near 0.6 on these 800 examples). Measured: 0.75 (static) to 0.80 (DSR); the dense net 0.80.
+// A swap that drops the largest weights instead of the smallest gives 0.14 (at 3 epochs).
+const MIN_ACCURACY = 0.7;
+
 for (const m of methods) {
   test(`runRecipe trains ${JSON.stringify(m)} at 5% density, learns, and stores exactly the budget`, () => {
     const lines: string[] = [];
-    const summary = runRecipe(recipe({ density: 0.05, initScale: "sparse", ...m }), "sparse-test.yaml", { runDir: join(root, JSON.stringify(m).replace(/\W+/g, "-")), log: (l) => lines.push(l) });
+    const summary = runRecipe(recipe({ density: 0.05, initScale: "sparse", ...m }, { train: { epochs: 8 } }), "sparse-test.yaml", { runDir: join(root, JSON.stringify(m).replace(/\W+/g, "-")), log: (l) => lines.push(l) });
     const counts = storedWeights(summary.checkpoint);
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     assert.equal(total, budget, JSON.stringify(counts));
-    assert.ok(summary.test_accuracy > 0.5, `test accuracy ${summary.test_accuracy}`);
+    assert.ok(summary.test_accuracy >= MIN_ACCURACY, `test accuracy ${summary.test_accuracy}, expected >= ${MIN_ACCURACY}`);
     assert.ok(lines.some((l) => /erk|uniform/.test(l) && l.includes(`${budget} of 52544`)), lines.join("\n"));
     if (m.method !== "static") assert.ok(lines.some((l) => /structure update\(s\), [1-9]\d* connections regrown/.test(l)), lines.join("\n"));
   });

@@ -4,7 +4,8 @@
 // largest |dense gradient|; SNFS and DSR: also move counts between layers), as in RigL's
 // `SparseRigLOptimizer`. Grown positions are never stored ones, and the stored ones include those
 // dropped now, so a connection dropped at this update cannot be regrown by it (dropped ∩ grown = ∅).
-// Grown weights start at zero with zero optimizer state (`replaceSparseStructure`).
+// Grown weights start at zero with zero optimizer state and, for Adam, a step count of zero, so
+// their first update is a first Adam step (`replaceSparseStructure`, `Optimizer.remapParameter`).
 import type { NamedParameter } from "../../nn/sequential.js";
 import type { Optimizer } from "../../optim/optimizer.js";
 import { replaceSparseStructure } from "../structure.js";
