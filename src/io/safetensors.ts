@@ -5,6 +5,7 @@
 // spaces to a multiple of 8; then the raw little-endian tensor data, offsets relative to its start.
 import { readFileSync } from "node:fs";
 import { atomicWrite } from "./atomic-write.js";
+import { findDuplicateKey } from "./json-duplicate-keys.js";
 
 export type SafetensorsDtype = "F32" | "I32" | "I64" | "U8";
 export type TensorValues = Float32Array | Int32Array | BigInt64Array | Uint8Array;
@@ -116,6 +117,9 @@ export function decodeSafetensors(bytes: Uint8Array, fileName: string): Safetens
     return fail(`the header is not valid JSON (${(error as Error).message})`);
   }
   if (typeof header !== "object" || header === null || Array.isArray(header)) return fail("the header must be a JSON object");
+  // JSON.parse keeps the last of two equal keys; a second tensor of the same name would vanish unseen.
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== undefined) fail(`the header names ${duplicate} twice`);
 
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;

@@ -110,7 +110,7 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
     onEpochStart: options.onEpochStart,
   });
   if (resumed) {
-    trainer.setState(loadTrainingState(resumed.path, resumed.step, optimizer));
+    trainer.setState(loadTrainingState(resumed.path, resumed.step, optimizer, resumed.epoch));
     log(`resumed from ${resumed.path} at epoch ${trainer.epoch}, step ${trainer.step}`);
   }
   log(`model ${model.spec.preset}:\n${model.net.summary()}`);
