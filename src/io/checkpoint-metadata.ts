@@ -78,11 +78,15 @@ export function readCheckpointMetadata(metadata: Record<string, string>, path: s
   const epoch = readCount(metadata, "epoch", path);
   // Every completed epoch took at least one step.
   if (epoch > step) throw new Error(`${path}: metadata says epoch ${epoch} but step ${step}; an epoch takes at least one step`);
+  const normalizer = parseMetadataJson(metadata, "normalizer", path, normalizerSchema, false);
+  const features = spec.inputShape.reduce((a, b) => a * b, 1);
+  if (normalizer !== undefined && normalizer.shift.length !== 1 && normalizer.shift.length !== features) {
+    throw new Error(`${path}: metadata "normalizer" has ${normalizer.shift.length} features; the model takes ${features} (or give one shift and factor for all)`);
+  }
   return {
-    spec, step, epoch,
+    spec, step, epoch, normalizer,
     seed: readCount(metadata, "seed", path),
     recipe: parseMetadataJson(metadata, "recipe", path, recipeSchema, false),
-    normalizer: parseMetadataJson(metadata, "normalizer", path, normalizerSchema, false),
     metrics: parseMetadataJson(metadata, "metrics", path, metricsSchema, false),
     sparseShapes: parseMetadataJson(metadata, "sparse", path, sparseShapesSchema, false),
   };

@@ -20,7 +20,7 @@ import { tensor } from "../tensor/tensor.js";
 import type { TrainerState } from "../train/trainer.js";
 import { CHECKPOINT_FORMAT, optimizerHeaderSchema, parseMetadataJson, readCheckpointMetadata, readCount, trainerStateSchema } from "./checkpoint-metadata.js";
 import { checkTensorsFitModel } from "./checkpoint-tensors.js";
-import { int64ToInt32, readSafetensors, writeSafetensors, type StoredTensor, type TensorToWrite } from "./safetensors.js";
+import { int64ToInt32, oneLine, readSafetensors, writeSafetensors, type StoredTensor, type TensorToWrite } from "./safetensors.js";
 
 export { CHECKPOINT_FORMAT };
 
@@ -183,7 +183,7 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
     b.tensor.data.set(asNumbers(take(remaining, b.name, path, b.tensor.size), b.name, path));
   }
   if (remaining.size > 0) {
-    throw new Error(`${path}: tensors [${[...remaining.keys()].join(", ")}] do not belong to the ${spec.preset} model it describes`);
+    throw new Error(`${path}: tensors [${oneLine([...remaining.keys()].join(", "))}] do not belong to the ${spec.preset} model it describes`);
   }
   return {
     model, path, metadata, spec,
@@ -214,7 +214,7 @@ export function loadTrainingState(checkpointPath: string, step: number, optimize
   }
   const buffers: Record<string, Float32Array> = {};
   for (const [name, t] of tensors) {
-    if (!name.startsWith("optimizer.") || !(t.values instanceof Float32Array)) throw new Error(`${path}: unexpected tensor "${name}" (${t.dtype})`);
+    if (!name.startsWith("optimizer.") || !(t.values instanceof Float32Array)) throw new Error(`${path}: unexpected tensor "${oneLine(name)}" (${t.dtype})`);
     const bad = t.values.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) throw new Error(`${path}: tensor "${name}": value ${t.values[bad]} at index ${bad} is not finite`);
     buffers[name.slice("optimizer.".length)] = t.values;
