@@ -17,6 +17,11 @@ export function checkpointTestSet(checkpoint: LoadedCheckpoint, options: { data?
   const dataset = options.data ?? (recipeData === "mnist" || recipeData === "fashion-mnist" ? recipeData : undefined);
   if (dataset === undefined) throw new Error(`${checkpoint.path}: trained on "${recipeData ?? "unknown"}" data; pass --data mnist or --data fashion-mnist`);
   const { test: all } = loadImageDataset(dataset, options.dataDir);
+  // The model must fit the data: a mismatch would otherwise surface deep inside a kernel.
+  const features = checkpoint.model.inputShape.reduce((a, b) => a * b, 1);
+  if (all.featureSize !== features || all.classCount !== checkpoint.spec.classes) {
+    throw new Error(`${checkpoint.path}: the model takes ${features} features and predicts ${checkpoint.spec.classes} classes; ${dataset} has ${all.featureSize} features and ${all.classCount} classes`);
+  }
   const test = options.limit !== undefined ? all.limit(options.limit) : all;
   if (checkpoint.normalizer) applyNormalizer(checkpoint.normalizer, test);
   return { dataset, test };

@@ -8,6 +8,14 @@ import { pruneCommand } from "./prune-command.js";
 import { DEFAULT_GRID, sensitivityCommand } from "./sensitivity-command.js";
 import { trainCommand } from "./train-command.js";
 
+// A reader that stops early (`sparsetrain info x | head -1`) closes our stdout: that is a normal way
+// to stop the output, not a failure, so end quietly with success instead of an unhandled EPIPE.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0);
+  process.stderr.write(`sparsetrain: cannot write to standard output (${error.message})\n`);
+  process.exit(1);
+});
+
 const program = new Command()
   .name("sparsetrain")
   .description("Truly sparse neural-network training on CPUs")

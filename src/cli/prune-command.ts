@@ -1,5 +1,5 @@
 // `sparsetrain prune`: load a checkpoint, prune it (criterion, scope, structure or N:M), write a new checkpoint atomically and print per-layer densities.
-import { loadCheckpoint, saveCheckpoint } from "../io/checkpoint.js";
+import { loadCheckpoint, saveCheckpoint, statePath } from "../io/checkpoint.js";
 import { criterionNames, needsGradient, type CriterionName } from "../sparse/criteria.js";
 import { convertSparseLayers, DEFAULT_CSR_BELOW } from "../sparse/prune/convert.js";
 import { readPrunable, isPrunableWeight } from "../sparse/prune/prunable.js";
@@ -27,6 +27,10 @@ export interface PruneCommandOptions {
 
 export function pruneCommand(path: string, options: PruneCommandOptions): void {
   if (samePath(path, options.out)) throw new Error(`--out must differ from the input checkpoint (${path}): prune never overwrites its input`);
+  // The input's optimizer and trainer state belongs to it as much as its weights do.
+  if (samePath(statePath(path), options.out)) {
+    throw new Error(`--out ${options.out} is the state file of the input checkpoint (${statePath(path)}): prune never overwrites its input`);
+  }
   if (!(criterionNames as readonly string[]).includes(options.criterion)) {
     throw new RangeError(`--criterion must be one of ${criterionNames.join(", ")}, got "${options.criterion}"`);
   }

@@ -2,7 +2,7 @@
 import { stringify } from "yaml";
 import type { ImageDatasetName } from "../data/mnist.js";
 import { atomicWrite } from "../io/atomic-write.js";
-import { loadCheckpoint } from "../io/checkpoint.js";
+import { loadCheckpoint, statePath } from "../io/checkpoint.js";
 import { budgetOverrides, budgetsFromSensitivity, type SensitivityBudgets } from "../sparse/sensitivity-budgets.js";
 import { checkCriterion, checkGrid, evaluatePruned, sensitivityScan, type SensitivityRow, type SensitivityScan } from "../sparse/sensitivity.js";
 import { checkpointTestSet } from "./checkpoint-commands.js";
@@ -78,6 +78,7 @@ export function sensitivityCommand(path: string, options: SensitivityCommandOpti
   if (options.out !== undefined) {
     if (target === undefined && maxDrop === undefined) throw new RangeError("--out writes budgets: give --target or --max-drop too");
     if (samePath(path, options.out)) throw new Error(`--out must differ from the checkpoint (${path}): sensitivity never writes to it`);
+    if (samePath(statePath(path), options.out)) throw new Error(`--out ${options.out} is the state file of the checkpoint (${statePath(path)}): sensitivity never writes to it`);
   }
 
   const started = performance.now();

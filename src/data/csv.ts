@@ -14,6 +14,8 @@ export interface CsvOptions {
   classCount?: number;
 }
 
+const maxFloat32 = 3.4028234663852886e38;
+
 /** Reads the CSV file at `path`. */
 export function readCsvDataset(path: string, options: CsvOptions): Dataset {
   let text: string;
@@ -54,12 +56,14 @@ export function parseCsvDataset(text: string, fileName: string, options: CsvOpti
     fields.forEach((field, column) => {
       const value = parseNumber(field);
       if (value === undefined) throw new Error(`${where}: column "${header[column]}" holds "${field.trim()}", which is not a number`);
+      // Features are stored as float32: a larger magnitude would silently become Infinity.
+      if (Math.abs(value) > maxFloat32) throw new Error(`${where}: column "${header[column]}" holds ${field.trim()}, beyond the float32 range (±${maxFloat32})`);
       if (column !== labelIndex) {
         features.push(value);
-      } else if (Number.isInteger(value) && value >= 0) {
+      } else if (Number.isInteger(value) && value >= 0 && value <= 2 ** 31 - 1) {
         labels.push(value);
       } else {
-        throw new Error(`${where}: label column "${options.labelColumn}" holds ${field.trim()}; labels must be class indices (integers >= 0)`);
+        throw new Error(`${where}: label column "${options.labelColumn}" holds ${field.trim()}; labels must be class indices (integers in [0, 2^31))`);
       }
     });
   }

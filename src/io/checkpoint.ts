@@ -18,9 +18,11 @@ import type { Optimizer, OptimizerState } from "../optim/optimizer.js";
 import { SparseMatrix } from "../tensor/sparse-matrix.js";
 import { tensor } from "../tensor/tensor.js";
 import type { TrainerState } from "../train/trainer.js";
-import { int64ToInt32, readSafetensors, writeSafetensors, type StoredTensor, type TensorToWrite } from "./safetensors.js";
+import { CHECKPOINT_FORMAT, optimizerHeaderSchema, parseMetadataJson, readCheckpointMetadata, readCount, trainerStateSchema } from "./checkpoint-metadata.js";
+import { checkTensorsFitModel } from "./checkpoint-tensors.js";
+import { int64ToInt32, oneLine, readSafetensors, writeSafetensors, type StoredTensor, type TensorToWrite } from "./safetensors.js";
 
-export const CHECKPOINT_FORMAT = "sparsetrain-checkpoint/1";
+export { CHECKPOINT_FORMAT };
 
 /** What a checkpoint describes besides the tensors. */
 export interface CheckpointInfo {
@@ -123,16 +125,6 @@ export function saveCheckpoint(
   writeSafetensors(path, modelTensors(model), metadata);
 }
 
-function parseJson<T>(metadata: Record<string, string>, key: string, path: string): T {
-  const text = metadata[key];
-  if (text === undefined) throw new Error(`${path}: not a sparsetrain checkpoint (metadata has no "${key}")`);
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new Error(`${path}: metadata "${key}" is not valid JSON`);
-  }
-}
-
 function take(tensors: Map<string, StoredTensor>, name: string, path: string, length?: number): StoredTensor {
   const t = tensors.get(name);
   if (t === undefined) throw new Error(`${path}: tensor "${name}" is missing`);
@@ -148,13 +140,16 @@ function asNumbers(t: StoredTensor, name: string, path: string): ArrayLike<numbe
   return t.values;
 }
 
-/** Rebuilds the model a checkpoint holds and loads its tensors, validating names, shapes and CSR structure. */
+/**
+ * Rebuilds the model a checkpoint holds and loads its tensors. The metadata and every tensor the
+ * model needs are validated first (types, shapes against the described model, finite values), so
+ * nothing is allocated from sizes the file does not back.
+ */
 export function loadCheckpoint(path: string): LoadedCheckpoint {
   const { tensors, metadata } = readSafetensors(path);
-  if (metadata.format !== CHECKPOINT_FORMAT) {
-    throw new Error(`${path}: not a sparsetrain checkpoint (format "${metadata.format ?? "missing"}", expected "${CHECKPOINT_FORMAT}")`);
-  }
-  const spec = parseJson<ModelSpec>(metadata, "model", path);
+  const info = readCheckpointMetadata(metadata, path);
+  const spec: ModelSpec = info.spec;
+  checkTensorsFitModel(spec, tensors, info.sparseShapes, path);
   // Sparse layers start empty: the file holds their structure (no random draw to throw away).
   const model = buildModel(spec, { sparseStructure: "empty" });
   const remaining = new Map(tensors);
@@ -189,30 +184,40 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
     b.tensor.data.set(asNumbers(take(remaining, b.name, path, b.tensor.size), b.name, path));
   }
   if (remaining.size > 0) {
-    throw new Error(`${path}: tensors [${[...remaining.keys()].join(", ")}] do not belong to the ${spec.preset} model it describes`);
+    throw new Error(`${path}: tensors [${oneLine([...remaining.keys()].join(", "))}] do not belong to the ${spec.preset} model it describes`);
   }
-  const number = (key: string) => Number(metadata[key] ?? 0);
   return {
     model, path, metadata, spec,
-    recipe: metadata.recipe === undefined ? undefined : parseJson(metadata, "recipe", path),
-    normalizer: metadata.normalizer === undefined ? undefined : parseJson<Normalizer>(metadata, "normalizer", path),
-    metrics: metadata.metrics === undefined ? undefined : parseJson(metadata, "metrics", path),
-    step: number("step"), epoch: number("epoch"), seed: number("seed"),
+    recipe: info.recipe, normalizer: info.normalizer as Normalizer | undefined, metrics: info.metrics,
+    step: info.step, epoch: info.epoch, seed: info.seed,
   };
 }
 
-/** Reads the state file beside a checkpoint into the optimizer; returns the trainer state. */
-export function loadTrainingState(checkpointPath: string, step: number, optimizer: Optimizer): TrainerState {
+/**
+ * Reads the state file beside a checkpoint into the optimizer; returns the trainer state, which must
+ * be at the checkpoint's step (and epoch, when given).
+ */
+export function loadTrainingState(checkpointPath: string, step: number, optimizer: Optimizer, epoch?: number): TrainerState {
   const path = statePath(checkpointPath);
   if (!existsSync(path)) throw new Error(`${path}: missing (needed to resume from ${checkpointPath})`);
   const { tensors, metadata } = readSafetensors(path);
-  if (Number(metadata.step) !== step) {
-    throw new Error(`${path}: state is from step ${metadata.step}, but the checkpoint is from step ${step}`);
+  if (metadata.format !== CHECKPOINT_FORMAT) {
+    throw new Error(`${path}: not a sparsetrain state file (format "${metadata.format ?? "missing"}", expected "${CHECKPOINT_FORMAT}")`);
   }
-  const header = parseJson<Omit<OptimizerState, "buffers">>(metadata, "optimizer", path);
+  const stateStep = readCount(metadata, "step", path);
+  if (stateStep !== step) {
+    throw new Error(`${path}: state is from step ${stateStep}, but the checkpoint is from step ${step}`);
+  }
+  const header: Omit<OptimizerState, "buffers"> = parseMetadataJson(metadata, "optimizer", path, optimizerHeaderSchema, true);
+  const trainer = parseMetadataJson(metadata, "trainer", path, trainerStateSchema, true) as TrainerState;
+  if (trainer.step !== step || (epoch !== undefined && trainer.epoch !== epoch)) {
+    throw new Error(`${path}: trainer state is at epoch ${trainer.epoch}, step ${trainer.step}, but the checkpoint is at epoch ${epoch ?? "?"}, step ${step}`);
+  }
   const buffers: Record<string, Float32Array> = {};
   for (const [name, t] of tensors) {
-    if (!name.startsWith("optimizer.") || !(t.values instanceof Float32Array)) throw new Error(`${path}: unexpected tensor "${name}"`);
+    if (!name.startsWith("optimizer.") || !(t.values instanceof Float32Array)) throw new Error(`${path}: unexpected tensor "${oneLine(name)}" (${t.dtype})`);
+    const bad = t.values.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new Error(`${path}: tensor "${name}": value ${t.values[bad]} at index ${bad} is not finite`);
     buffers[name.slice("optimizer.".length)] = t.values;
   }
   try {
@@ -220,7 +225,7 @@ export function loadTrainingState(checkpointPath: string, step: number, optimize
   } catch (e) {
     throw new Error(`${path}: ${(e as Error).message}`);
   }
-  return parseJson<TrainerState>(metadata, "trainer", path);
+  return trainer;
 }
 
 /**

@@ -5,6 +5,7 @@
 // spaces to a multiple of 8; then the raw little-endian tensor data, offsets relative to its start.
 import { readFileSync } from "node:fs";
 import { atomicWrite } from "./atomic-write.js";
+import { findDuplicateKey } from "./json-duplicate-keys.js";
 
 export type SafetensorsDtype = "F32" | "I32" | "I64" | "U8";
 export type TensorValues = Float32Array | Int32Array | BigInt64Array | Uint8Array;
@@ -93,7 +94,7 @@ function dtypeOf(values: TensorValues): SafetensorsDtype {
 /** Decodes and validates safetensors bytes; `fileName` names the source in every error. Values are copies. */
 export function decodeSafetensors(bytes: Uint8Array, fileName: string): SafetensorsContent {
   const fail = (problem: string): never => {
-    throw new Error(`${fileName}: ${problem}`);
+    throw new Error(`${fileName}: ${oneLine(problem)}`);
   };
   if (bytes.length < 8) fail(`${bytes.length} bytes, shorter than the 8-byte header length that starts a safetensors file`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -116,6 +117,9 @@ export function decodeSafetensors(bytes: Uint8Array, fileName: string): Safetens
     return fail(`the header is not valid JSON (${(error as Error).message})`);
   }
   if (typeof header !== "object" || header === null || Array.isArray(header)) return fail("the header must be a JSON object");
+  // JSON.parse keeps the last of two equal keys; a second tensor of the same name would vanish unseen.
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== undefined) fail(`the header names ${duplicate} twice`);
 
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
@@ -204,6 +208,11 @@ export function readSafetensors(path: string): SafetensorsContent {
     throw new Error(`${path}: cannot read checkpoint (${(error as Error).message})`);
   }
   return decodeSafetensors(bytes, path);
+}
+
+/** Escapes control characters (a newline in a tensor name or a quoted header) so that an error stays one line. */
+export function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
 /** Narrows int64 values (e.g. torch CSR indices) to int32, failing with `what` named if one does not fit. */

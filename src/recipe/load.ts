@@ -33,7 +33,13 @@ export function parseRecipe(text: string, fileName: string, overrides: readonly 
   }
 
   const parsedOverrides = parseOverrides(overrides);
-  const plain: unknown = document.toJS() ?? {};
+  let plain: unknown;
+  try {
+    plain = document.toJS() ?? {};
+  } catch (error) {
+    // Parsing succeeded but building values did not: an alias to no anchor, or an alias bomb.
+    throw new RecipeError([{ where: fileName, path: "", message: `invalid YAML: ${(error as Error).message.split("\n")[0]}` }]);
+  }
   const input = parsedOverrides.length > 0 ? applyOverrides(plain, parsedOverrides) : plain;
 
   const locate = (issue: PlainIssue): RecipeIssue => {

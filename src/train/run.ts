@@ -1,7 +1,8 @@
 // Runs a whole recipe: prepare data, build model and optimizer, train with checkpoints and a metrics log, test, summarize.
-import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { prepareData } from "../data/prepare.js";
+import { atomicWrite, removeOrphanedTemporaries } from "../io/atomic-write.js";
 import { loadCheckpoint, loadTrainingState, loadWeightsInto, saveCheckpoint } from "../io/checkpoint.js";
 import type { Recipe } from "../recipe/schema.js";
 import { buildModel, planModel, weightLayerShapes } from "../nn/presets.js";
@@ -54,12 +55,32 @@ export function countParameters(parameters: { tensor: { data: Float32Array; size
   return { total, nonzero };
 }
 
+/**
+ * Before a resumed run appends to its metrics log, drops the lines the checkpoint does not cover
+ * (epochs after its step, a final line, a line torn by a kill), so that the log keeps one line per
+ * epoch. Rewritten atomically: a kill now leaves the old log or the new one.
+ */
+function keepMetricsUpTo(metricsPath: string, step: number): void {
+  if (!existsSync(metricsPath)) return;
+  const kept = readFileSync(metricsPath, "utf8").split("\n").filter((line) => {
+    try {
+      const entry = JSON.parse(line) as { step?: unknown; final?: unknown };
+      return entry.final === undefined && typeof entry.step === "number" && entry.step <= step;
+    } catch {
+      return false;
+    }
+  });
+  atomicWrite(metricsPath, kept.map((line) => `${line}\n`).join(""));
+}
+
 export function runRecipe(recipe: Recipe, recipeName: string, options: RunOptions = {}): RunSummary {
   const log = options.log ?? (() => {});
   const started = performance.now();
   const name = recipe.name ?? basename(recipeName).replace(/\.ya?ml$/, "");
   const runDir = options.runDir ?? recipe.output.runDir ?? join("runs", name);
   mkdirSync(runDir, { recursive: true });
+  const orphans = removeOrphanedTemporaries(runDir);
+  if (orphans.length > 0) log(`removed ${orphans.length} temporary file(s) an interrupted write left in ${runDir}: ${orphans.join(", ")}`);
 
   const dataOptions = { ...recipe.data, ...(options.dataDir ? { dataDir: options.dataDir } : {}) };
   const data = prepareData(dataOptions, recipe.seed);
@@ -111,13 +132,14 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
     onEpochStart: options.onEpochStart,
   });
   if (resumed) {
-    trainer.setState(loadTrainingState(resumed.path, resumed.step, optimizer));
+    trainer.setState(loadTrainingState(resumed.path, resumed.step, optimizer, resumed.epoch));
     log(`resumed from ${resumed.path} at epoch ${trainer.epoch}, step ${trainer.step}`);
   }
   log(`model ${model.spec.preset}:\n${model.net.summary()}`);
 
   const metricsPath = join(runDir, "metrics.jsonl");
-  if (!options.resume) writeFileSync(metricsPath, "");
+  if (resumed === null) writeFileSync(metricsPath, "");
+  else keepMetricsUpTo(metricsPath, resumed.step);
   let checkpoint = "";
   const save = (file: string, metrics?: Record<string, number>) => {
     const path = join(runDir, file);

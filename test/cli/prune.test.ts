@@ -1,14 +1,15 @@
 // `sparsetrain prune` end to end: exact counts, the printed sparsity equals the checkpoint's (via `info --json`), bad input fails clearly and never touches the input.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, linkSync, mkdtempSync, readFileSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { saveCheckpoint } from "../../src/io/checkpoint.js";
+import { saveCheckpoint, statePath } from "../../src/io/checkpoint.js";
 import { buildModel } from "../../src/nn/presets.js";
 import { prunedCount } from "../../src/sparse/selectors.js";
+import { writeSmallCheckpoint } from "../fuzz/safetensors-bytes.js";
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "src", "cli", "main.js");
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 60_000 });
@@ -85,4 +86,34 @@ test("bad input: an error naming the option and what is allowed, non-zero exit, 
   assert.notEqual(same.status, 0);
   assert.match(same.stderr, /--out must differ from the input checkpoint/);
   assert.deepEqual(readFileSync(input), original);
+});
+
+test("--out naming the input (by path, symbolic link or hard link) or the input's .state.safetensors is refused; nothing is overwritten", () => {
+  const dir = mkdtempSync(join(tmpdir(), "prune-state-"));
+  const input = join(dir, "input.safetensors");
+  writeSmallCheckpoint(input, { state: true });
+  const state = statePath(input);
+  const originals = [readFileSync(input), readFileSync(state)];
+  symlinkSync(state, join(dir, "state-link.safetensors"));
+  linkSync(state, join(dir, "state-hard.safetensors"));
+  symlinkSync(input, join(dir, "input-link.safetensors"));
+  linkSync(input, join(dir, "input-hard.safetensors"));
+  const cases: [string, RegExp][] = [
+    [input, /--out must differ from the input checkpoint/],
+    [join(dir, "input-link.safetensors"), /--out must differ from the input checkpoint/],
+    [join(dir, "input-hard.safetensors"), /--out must differ from the input checkpoint/],
+    [state, /is the state file of the input checkpoint/],
+    [join(dir, ".", "input.state.safetensors"), /is the state file of the input checkpoint/],
+    [join(dir, "state-link.safetensors"), /is the state file of the input checkpoint/],
+    [join(dir, "state-hard.safetensors"), /is the state file of the input checkpoint/],
+  ];
+  for (const [out, message] of cases) {
+    const r = run("prune", input, "--amount", "0.5", "--out", out);
+    assert.notEqual(r.status, 0, `--out ${out} should fail`);
+    assert.match(r.stderr, message, `--out ${out}`);
+  }
+  assert.deepEqual([readFileSync(input), readFileSync(state)], originals);
+  // A different file in the same folder is fine.
+  const fine = run("prune", input, "--amount", "0.5", "--out", join(dir, "pruned.safetensors"));
+  assert.equal(fine.status, 0, fine.stderr);
 });
