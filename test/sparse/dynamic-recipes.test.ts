@@ -45,9 +45,10 @@ const methods = [
 ];
 
 // Eight epochs: a 5%-dense net needs them to learn (at 3 every method, the dense net included, is
-// near 0.6 on these 800 examples). Measured: 0.75 (static) to 0.80 (DSR); the dense net 0.80.
-// A swap that drops the largest weights instead of the smallest gives 0.14 (at 3 epochs).
-const MIN_ACCURACY = 0.7;
+// near 0.6 on these 800 examples). Measured over seeds 1-3: 0.69-0.75 (RigL, the lowest) to 0.83;
+// the dense net 0.77-0.80. A swap that drops the largest weights instead of the smallest gives 0.14
+// (at 3 epochs).
+const MIN_ACCURACY = 0.65;
 
 for (const m of methods) {
   test(`runRecipe trains ${JSON.stringify(m)} at 5% density, learns, and stores exactly the budget`, () => {
