@@ -28,7 +28,7 @@ program
   .command("train")
   .description("train the model a YAML recipe describes")
   .argument("<recipe>", "recipe file (YAML)")
-  .option("--set <path=value>", "override a recipe field, e.g. --set optimizer.lr=0.05 (repeatable)", collect, [])
+  .option("--set <path=value>", "override a recipe field, e.g. --set optimizer.lr=0.05; key=null removes it (repeatable)", collect, [])
   .option("--resume <checkpoint>", "continue from a checkpoint written by an earlier run of this recipe")
   .option("--run-dir <dir>", "folder for checkpoints and metrics (default: output.runDir or runs/<name>)")
   .option("--data-dir <dir>", "folder holding the dataset's IDX files")
