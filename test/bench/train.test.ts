@@ -1,4 +1,4 @@
-// Smoke test of `bench train`: every engine trains, rows carry consistent ratios, bad options fail clearly.
+// `bench train`: every engine trains, each timed step does its model's work (a flop floor no 2-core machine beats), ratios use the right rows, bad options fail clearly.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { benchModelSpec, benchTrain, probeTorch } from "../../src/bench/train.js";
@@ -20,18 +20,40 @@ test("the benchmark model: all four weight layers CSR at the density, plain Line
   assert.equal(dense.parameters().reduce((n, p) => n + p.tensor.size, 0), 784 * 1000 + 1000 + 2 * (1000 * 1000 + 1000) + 1000 * 10 + 10);
 });
 
-test("ours and TensorFlow.js train and are compared (PyTorch skipped)", async () => {
+// Floating-point work of one training step of the bench model at a density: forward, input
+// gradient and weight gradient, 2 flops per multiply-add each (the first layer's input gradient is
+// not needed but counted; the bound below has room for that).
+function stepFlops(density: number): number {
+  const weights = [784 * 1000, 1000 * 1000, 1000 * 1000, 1000 * 10];
+  return weights.reduce((a, w) => a + 3 * 2 * 128 * w * (w === 1000 * 10 ? 1 : density), 0);
+}
+// No 2-core machine here sustains this; a step timed faster did not do its work (lazy or skipped).
+const IMPOSSIBLE_FLOPS_PER_S = 400e9;
+
+test("ours and TensorFlow.js train, every timed step does the model's work, and ratios use the TF.js row", async () => {
   const notes: string[] = [];
-  const rows = await benchTrain({ steps: 2, reps: 1, densities: [1, 0.02], data: "random", python: null, onNote: (l) => notes.push(l) });
+  const steps = 3, reps = 2;
+  const start = performance.now();
+  const rows = await benchTrain({ steps, reps, densities: [1, 0.02], data: "random", python: null, onNote: (l) => notes.push(l) });
+  const wallMs = performance.now() - start;
   assert.deepEqual(rows.map((r) => `${r.engine}@${r.density}x${r.threads}`),
     ["tfjs-wasm@1x1", "sparsetrain@1x1", "sparsetrain@0.02x1", "sparsetrain@1x2", "sparsetrain@0.02x2"]);
-  const tfjs = rows[0];
   for (const r of rows) {
-    assert.ok(Number.isFinite(r.samples_per_s) && r.samples_per_s > 0, `${r.engine} samples/s ${r.samples_per_s}`);
-    assert.ok(Math.abs(r.samples_per_s * r.ms_per_step - 128_000) < 1e-6 * 128_000);
+    const floor = (1000 * stepFlops(r.density)) / IMPOSSIBLE_FLOPS_PER_S;
+    assert.ok(r.ms_per_step > floor, `${r.engine}@${r.density}x${r.threads}: ${r.ms_per_step} ms per step is below the ${floor.toFixed(2)} ms its flops need`);
+    assert.ok(Math.abs(r.samples_per_s - 128_000 / r.ms_per_step) < 1e-6 * r.samples_per_s, `${r.engine}: samples/s ${r.samples_per_s} is not batch 128 over ${r.ms_per_step} ms`);
     assert.ok(r.loss > 0 && r.loss < 10, `${r.engine} loss ${r.loss}`);
     assert.equal(r.vs_torch, undefined);
   }
+  // The timed steps are part of the call: their total (median per step × steps × reps) fits in its wall time.
+  const timed = rows.reduce((a, r) => a + r.ms_per_step * steps * reps, 0);
+  assert.ok(timed < wallMs, `timed ${timed.toFixed(1)} ms of steps in a ${wallMs.toFixed(1)} ms call`);
+  // Our 2% model does about 2% of the dense work per step: it must be measured faster than our dense one.
+  for (const threads of [1, 2]) {
+    const [dense, sparse] = [1, 0.02].map((d) => rows.find((r) => r.engine === "sparsetrain" && r.density === d && r.threads === threads)!);
+    assert.ok(sparse.ms_per_step < dense.ms_per_step, `threads ${threads}: 2% took ${sparse.ms_per_step} ms per step, dense ${dense.ms_per_step}`);
+  }
+  const tfjs = rows[0];
   for (const r of rows.slice(1)) assert.ok(Math.abs(r.vs_tfjs! - r.samples_per_s / tfjs.samples_per_s) < 1e-9);
   assert.ok(notes.some((n) => n.startsWith("data: random")), notes.join("\n"));
 });
@@ -50,4 +72,6 @@ test("PyTorch reference runs when the system python3 has torch", async (t) => {
   assert.deepEqual(torchRows.map((r) => r.threads), [1, 2]);
   assert.equal(Math.max(...torchRows.map((r) => r.vs_torch!)), 1);
   for (const r of rows) assert.ok(r.loss > 0 && r.loss < 10, `${r.engine} loss ${r.loss}`);
+  const floor = (1000 * stepFlops(1)) / IMPOSSIBLE_FLOPS_PER_S;
+  for (const r of torchRows) assert.ok(r.ms_per_step > floor, `PyTorch threads ${r.threads}: ${r.ms_per_step} ms per step is below the ${floor.toFixed(2)} ms its flops need`);
 });
