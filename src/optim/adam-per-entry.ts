@@ -5,7 +5,15 @@
 // kernel's update; only the bias corrections 1 − β1^t and 1 − β2^t are taken at each entry's own
 // step count t. Entries grown at one structure update share a count, so the corrections are
 // computed once per distinct count.
-import type { AdamOptions } from "./adam.js";
+
+/** The hyper-parameters the update reads (Adam's options). */
+export interface AdamHyperParameters {
+  lr: number;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+}
 
 const f32 = Math.fround;
 
@@ -16,7 +24,7 @@ interface BiasCorrection {
 
 /** One Adam / AdamW update of `w` in place; `steps[i]` (≥ 1, already incremented) is entry i's step count. */
 export function adamStepPerEntry(
-  o: AdamOptions, decoupled: boolean, steps: Int32Array,
+  o: AdamHyperParameters, decoupled: boolean, steps: Int32Array,
   w: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array,
 ): void {
   const lr = f32(o.lr), beta1 = f32(o.beta1), beta2 = f32(o.beta2), eps = f32(o.eps), weightDecay = f32(o.weightDecay);
