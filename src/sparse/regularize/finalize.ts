@@ -7,7 +7,7 @@ import type { Optimizer } from "../../optim/optimizer.js";
 import { keep, tensor } from "../../tensor/tensor.js";
 import { convertLayerToCsr } from "../prune/convert.js";
 import { replaceSparseStructure } from "../structure.js";
-import { GatedLayer, foldGates } from "./gated-layer.js";
+import { GatedLayer, foldGates } from "../../nn/gated-layer.js";
 
 export interface SparsifyOptions {
   /** Weights with |w| <= threshold become exactly 0 (0: only weights that already are). */

@@ -5,7 +5,7 @@ import type { Optimizer } from "../../optim/optimizer.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import type { HookContext, TrainerHooks } from "../../train/hooks.js";
 import { foldAllGates, formatSparsityReport, sparsifyLayers, type SparsifyOptions } from "./finalize.js";
-import { GatedLayer } from "./gated-layer.js";
+import { GatedLayer } from "../../nn/gated-layer.js";
 import type { LambdaSchedule } from "./lambda-schedules.js";
 import type { Regularizer } from "./regularizers.js";
 

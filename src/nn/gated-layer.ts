@@ -4,17 +4,17 @@
 // output, bias included, by z (one gate per output feature or filter), which equals gating the
 // rows of W and the bias: y_i = z_i·(W_i·x + b_i). Folding (w ← w·z with the deterministic gates)
 // therefore gives a plain layer with the same outputs as the gated one at test time.
-import { activate, biasActivation } from "../../autograd/ops/activation.js";
-import { mul } from "../../autograd/ops/arithmetic.js";
-import { conv2d } from "../../autograd/ops/conv.js";
-import { linearOp, matmul } from "../../autograd/ops/matmul.js";
-import { reshape } from "../../autograd/ops/shape.js";
-import { Conv2d } from "../../nn/conv2d.js";
-import type { ForwardContext, FusableLayer, FusedActivation, Layer, LayerParameter } from "../../nn/layer.js";
-import { Linear } from "../../nn/linear.js";
-import { SparseLinear } from "../../nn/sparse-linear.js";
-import type { Rng } from "../../tensor/rng.js";
-import { empty, keep, tensor, type Tensor } from "../../tensor/tensor.js";
+import { activate, biasActivation } from "../autograd/ops/activation.js";
+import { mul } from "../autograd/ops/arithmetic.js";
+import { conv2d } from "../autograd/ops/conv.js";
+import { linearOp, matmul } from "../autograd/ops/matmul.js";
+import { reshape } from "../autograd/ops/shape.js";
+import { Conv2d } from "./conv2d.js";
+import type { ForwardContext, FusableLayer, FusedActivation, Layer, LayerParameter } from "./layer.js";
+import { Linear } from "./linear.js";
+import { SparseLinear } from "./sparse-linear.js";
+import type { Rng } from "../tensor/rng.js";
+import { empty, keep, tensor, type Tensor } from "../tensor/tensor.js";
 import type { GateKind } from "./gates.js";
 
 export type GatedWeightLayer = Linear | SparseLinear | Conv2d;

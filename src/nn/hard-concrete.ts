@@ -7,8 +7,8 @@
 //   z = min(1, max(0, σ(log α)·(ζ − γ) + γ)).
 // The expected number of non-zero gates is differentiable (eq. 12):
 //   E‖θ‖₀ = Σ_j P(z_j ≠ 0) = Σ_j σ(log α_j − β·log(−γ/ζ)).
-import { record } from "../../autograd/engine.js";
-import { empty, type Tensor } from "../../tensor/tensor.js";
+import { record } from "../autograd/engine.js";
+import { empty, type Tensor } from "../tensor/tensor.js";
 
 export interface HardConcreteParameters {
   /** Temperature β of the concrete distribution. */

@@ -1,8 +1,8 @@
 // Learnable gates on weights or neurons: sigmoid gates with a penalty on their values, and hard-concrete (L0) gates.
-import { sigmoid } from "../../autograd/ops/activation.js";
-import type { ForwardContext } from "../../nn/layer.js";
-import type { Rng } from "../../tensor/rng.js";
-import { tensor, type Tensor } from "../../tensor/tensor.js";
+import { sigmoid } from "../autograd/ops/activation.js";
+import type { ForwardContext } from "./layer.js";
+import type { Rng } from "../tensor/rng.js";
+import { tensor, type Tensor } from "../tensor/tensor.js";
 import {
   addExpectedL0Gradient, checkHardConcrete, deterministicHardConcrete, expectedL0, hardConcreteGate, logisticNoise,
   type HardConcreteParameters,
