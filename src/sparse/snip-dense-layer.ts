@@ -68,7 +68,7 @@ export class SnipDenseLayer implements FusableLayer {
     for (let first = 0; first < this.rows; first += this.chunkRows) {
       const n = Math.min(this.chunkRows, this.rows - first);
       const w = this.chunk.values.data;
-      for (let i = 0; i < n * this.cols; i++) w[i] = low + span * rng.uniform();
+      rng.fillUniform(w, low, span, 0, n * this.cols);
       visit(first, n);
     }
   }

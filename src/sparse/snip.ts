@@ -123,9 +123,13 @@ function topScores(model: Model, scored: ScoredWeight[], budget: number): Float6
       if (stand.recordedBatches === 0) throw new Error(`snip: ${param.name} received no gradient (is the layer used by the model?)`);
       stand.forEachGradientChunk((first, n, w, g) => {
         const base = offset + first * cols;
+        let threshold = top.threshold();
         for (let i = 0; i < n * cols; i++) {
           const score = Math.abs(g[i] * w[i]);
-          if (score >= top.threshold()) top.push(score, base + i);
+          if (score >= threshold) {
+            top.push(score, base + i);
+            threshold = top.threshold();
+          }
         }
       });
     } else {

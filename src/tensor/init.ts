@@ -16,7 +16,7 @@ export function fans(shape: Shape): { fanIn: number; fanOut: number } {
 /** Fills `t` with uniform values in [low, high). */
 export function fillUniform(t: Tensor, rng: Rng, low: number, high: number): Tensor {
   const d = t.data;
-  for (let i = 0; i < d.length; i++) d[i] = low + (high - low) * rng.uniform();
+  rng.fillUniform(d, low, high - low);
   return t;
 }
 

@@ -129,6 +129,29 @@ export class Rng {
     return (this.nextUint32() >>> 8) / 16777216;
   }
 
+  /**
+   * Fills `out[from..to)` with `low + span * uniform()` in order: the same values as calling
+   * `uniform()` once per entry, with the state kept in locals (several times faster on long runs).
+   */
+  fillUniform(out: Float32Array, low: number, span: number, from = 0, to = out.length): void {
+    let s0 = this.s0, s1 = this.s1, s2 = this.s2, s3 = this.s3;
+    for (let i = from; i < to; i++) {
+      const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+      const t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = rotl(s3, 11);
+      out[i] = low + span * ((result >>> 8) / 16777216);
+    }
+    this.s0 = s0;
+    this.s1 = s1;
+    this.s2 = s2;
+    this.s3 = s3;
+  }
+
   /** Uniform integer in [0, n), unbiased (rejection of the incomplete last block). */
   int(n: number): number {
     if (!(Number.isInteger(n) && n >= 1 && n <= 2 ** 32)) {

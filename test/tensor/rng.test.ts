@@ -154,3 +154,16 @@ test("constructing a stream costs microseconds (dropout builds one per step)", (
   const micros = ((performance.now() - start) * 1000) / n;
   assert.ok(micros < 20, `${micros.toFixed(2)} µs per stream (sink ${sink})`);
 });
+
+test("fillUniform gives exactly the values of one uniform() call per entry, in order, and leaves the same state", () => {
+  for (const [low, span, from, to, length] of [[0, 1, 0, 1000, 1000], [-0.25, 0.5, 3, 17, 20], [2, 3, 5, 5, 8], [-1e-3, 2e-3, 0, 4099, 4100]]) {
+    const bulk = new Rng(11, "bulk"), single = new Rng(11, "bulk");
+    bulk.nextUint32();
+    single.nextUint32();
+    const got = new Float32Array(length).fill(7), want = new Float32Array(length).fill(7);
+    bulk.fillUniform(got, low, span, from, to);
+    for (let i = from; i < to; i++) want[i] = low + span * single.uniform();
+    assert.deepEqual(got, want, `low ${low} span ${span} [${from}, ${to})`);
+    assert.deepEqual(bulk.getState(), single.getState());
+  }
+});
