@@ -61,7 +61,7 @@ export interface TrainBenchOptions {
   quick?: boolean;
   /** Densities for our engine (default 1, 0.1, 0.05, 0.02, 0.01). */
   densities?: number[];
-  /** Thread counts for our engine, each run at every density (default 1 and 2: data-parallel steps). */
+  /** Thread counts for our engine, each run at every density (default 1 and 2: data-parallel steps); counts that are not allowed are named in a note and skipped, an empty list runs only the peers. */
   threads?: number[];
   /** "mnist": the first training images scaled to [0, 1]; "random": seeded uniform data of the same shape. */
   data?: "mnist" | "random";
