@@ -1,5 +1,5 @@
 // The dense MLP trained with TensorFlow.js (wasm backend): its own forward, tf.variableGrads-based minimize and momentum SGD, for `bench train`.
-import { loadTfjsWasm } from "./tfjs-peer.js";
+import { loadTfjsWasm, type TfjsPackages } from "./tfjs-peer.js";
 
 type Tf = typeof import("@tensorflow/tfjs-core");
 type TfTensor2D = import("@tensorflow/tfjs-core").Tensor2D;
@@ -13,6 +13,8 @@ export interface TfjsTrainerOptions {
   lr: number;
   momentum: number;
   seed: number;
+  /** Where TensorFlow.js is imported from (default the real packages). */
+  packages?: TfjsPackages;
 }
 
 /** A batch already uploaded to TensorFlow.js: inputs (B, in) and one-hot labels (B, classes). */
@@ -33,8 +35,8 @@ export interface TfjsTrainer {
 }
 
 /** The same model and optimizer as PyTorch's nn.Linear stack with torch.optim.SGD(momentum). */
-export async function createTfjsTrainer({ widths, lr, momentum, seed }: TfjsTrainerOptions): Promise<TfjsTrainer> {
-  const { tf, version, threads } = await loadTfjsWasm();
+export async function createTfjsTrainer({ widths, lr, momentum, seed, packages }: TfjsTrainerOptions): Promise<TfjsTrainer> {
+  const { tf, version, threads } = await loadTfjsWasm(packages);
   registerGradients(tf);
   const weights: TfVariable[] = [];
   const biases: TfVariable[] = [];

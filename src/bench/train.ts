@@ -3,13 +3,12 @@
 // Every engine trains the same model (ReLU, batch 128, SGD lr 0.01 with momentum 0.9, mean
 // cross-entropy) on the same batches for the same number of steps. Repetitions are interleaved
 // (one repetition of every contender, then the next round), so a noisy neighbour on this shared
-// machine slows all of them alike; each contender's time is the median over repetitions.
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+// machine slows all of them alike; each contender's time is the median over repetitions. The peers
+// run in every configuration worth trying and the ratios divide by the fastest one. A contender
+// that cannot start or crashes is named in a note and left out; the others are still measured.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { Dataset } from "../data/dataset.js";
 import { loadMnist } from "../data/mnist.js";
 import { buildModel, type ModelSpec } from "../nn/presets.js";
@@ -18,8 +17,12 @@ import { scaleSparseInit } from "../sparse/dynamic/initial-sparsity.js";
 import { Rng } from "../tensor/rng.js";
 import { keep, tensor, type Tensor } from "../tensor/tensor.js";
 import { Trainer } from "../train/trainer.js";
+import { TFJS_PACKAGES, type TfjsPackages } from "./tfjs-peer.js";
 import { createTfjsTrainer } from "./tfjs-train.js";
 import { median } from "./timing.js";
+import { cpuOverrides, probeTorch, startTorchProcess, torchConfigurations, type TorchProcess } from "./torch-peer.js";
+
+export { probeTorch, torchScriptPath } from "./torch-peer.js";
 
 export const BENCH_WIDTHS = [784, 1000, 1000, 1000, 10];
 export const BENCH_BATCH = 128;
@@ -34,12 +37,17 @@ export interface TrainBenchRow {
   engine: TrainBenchEngine;
   /** Fraction of weights stored in every weight layer (1 = dense). */
   density: number;
+  /** Ours: worker threads. PyTorch: the larger of its two pools (the cores it can occupy). */
   threads: number;
+  /** A peer's configuration, e.g. "openblas2-intraop1" (PyTorch) or "wasm" (TensorFlow.js); absent on our rows. */
+  config?: string;
+  /** Set on the fastest configuration of each peer engine: the row its ratios divide by. */
+  best?: boolean;
   samples_per_s: number;
   ms_per_step: number;
-  /** samples_per_s over PyTorch's best of 1 and 2 threads (absent when PyTorch was not run). */
+  /** samples_per_s over the fastest PyTorch configuration (absent when PyTorch was not run). */
   vs_torch?: number;
-  /** samples_per_s over TensorFlow.js wasm dense. */
+  /** samples_per_s over the fastest TensorFlow.js configuration (our rows only). */
   vs_tfjs?: number;
   /** Loss of the last step timed: every engine must actually be training. */
   loss: number;
@@ -53,14 +61,18 @@ export interface TrainBenchOptions {
   quick?: boolean;
   /** Densities for our engine (default 1, 0.1, 0.05, 0.02, 0.01). */
   densities?: number[];
-  /** Thread counts for our engine, each run at every density (default 1 and 2: data-parallel steps). */
+  /** Thread counts for our engine, each run at every density (default 1 and 2: data-parallel steps); counts that are not allowed are named in a note and skipped, an empty list runs only the peers. */
   threads?: number[];
   /** "mnist": the first training images scaled to [0, 1]; "random": seeded uniform data of the same shape. */
   data?: "mnist" | "random";
   /** Python with torch; default the system /usr/bin/python3. null skips PyTorch. */
   python?: string | null;
+  /** The environment PyTorch's processes start from (default process.env); each configuration adjusts its copy. */
+  env?: NodeJS.ProcessEnv;
   /** Skip TensorFlow.js. */
   skipTfjs?: boolean;
+  /** Where TensorFlow.js is imported from (default the real packages; a test names missing ones). */
+  tfjsPackages?: TfjsPackages;
   /** Progress and explanations (which data, why an engine was skipped). */
   onNote?: (line: string) => void;
 }
@@ -70,6 +82,7 @@ interface Contender {
   engine: TrainBenchEngine;
   density: number;
   threads: number;
+  config?: string;
   run(steps: number): Promise<{ ms: number; loss: number }>;
   dispose(): void;
 }
@@ -155,12 +168,13 @@ function ourContender(density: number, pool: BatchPool, threads: number): Conten
   };
 }
 
-async function tfjsContender(pool: BatchPool): Promise<Contender> {
-  const trainer = await createTfjsTrainer({ widths: BENCH_WIDTHS, lr: LR, momentum: MOMENTUM, seed: 0 });
+
+async function tfjsContender(pool: BatchPool, packages: TfjsPackages): Promise<Contender> {
+  const trainer = await createTfjsTrainer({ widths: BENCH_WIDTHS, lr: LR, momentum: MOMENTUM, seed: 0, packages });
   const batches = Array.from({ length: pool.count }, (_, b) => trainer.batch(batchFeatures(pool, b), batchLabels(pool, b), BENCH_BATCH));
   let cursor = 0;
   return {
-    engine: "tfjs-wasm", density: 1, threads: trainer.threads,
+    engine: "tfjs-wasm", density: 1, threads: trainer.threads, config: "wasm",
     async run(steps) {
       let loss = NaN;
       const start = performance.now();
@@ -174,119 +188,149 @@ async function tfjsContender(pool: BatchPool): Promise<Contender> {
   };
 }
 
-/** The folder holding bench/torch_mlp.py: the package root, found from this file (src/bench or dist/src/bench). */
-export function torchScriptPath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    const candidate = join(dir, "bench", "torch_mlp.py");
-    if (existsSync(candidate)) return candidate;
-    dir = dirname(dir);
-  }
-  throw new Error("bench train: bench/torch_mlp.py not found above " + dirname(fileURLToPath(import.meta.url)));
-}
-
-/** The torch version `python` imports, or the reason it cannot. */
-export function probeTorch(python: string): { version: string } | { problem: string } {
-  const probe = spawnSync(python, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8", timeout: 60_000 });
-  if (probe.error) return { problem: `${python} could not be run (${probe.error.message})` };
-  if (probe.status !== 0) return { problem: `${python} cannot import torch (${probe.stderr.trim().split("\n").pop()}); install Debian's python3-torch` };
-  return { version: probe.stdout.trim() };
-}
-
-/** A PyTorch process serving timed runs over stdin/stdout (see bench/torch_mlp.py --serve). */
-async function torchContender(python: string, threads: number, dataFiles: { features: string; labels: string }): Promise<Contender> {
-  const child: ChildProcessWithoutNullStreams = spawn(python, [
-    torchScriptPath(), "--threads", String(threads), "--serve", "--data", dataFiles.features, "--labels", dataFiles.labels,
-    "--batch", String(BENCH_BATCH), "--lr", String(LR), "--momentum", String(MOMENTUM),
-  ]);
-  let stderr = "";
-  child.stderr.on("data", (chunk) => (stderr += chunk));
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const nextReply = async (): Promise<Record<string, number>> => {
-    const { value, done } = await lines.next();
-    if (done) throw new Error(`bench train: the PyTorch process (threads ${threads}) exited: ${stderr.trim() || "no message"}`);
-    return JSON.parse(value);
-  };
-  await nextReply(); // {"ready": true, ...} after its own warm-up
+function torchContender(served: TorchProcess): Contender {
+  const { blasThreads, intraOpThreads, name } = served.configuration;
   return {
-    engine: "pytorch", density: 1, threads,
-    async run(steps) {
-      child.stdin.write(JSON.stringify({ steps }) + "\n");
-      const reply = await nextReply();
-      return { ms: reply.ms, loss: reply.loss };
-    },
-    dispose() {
-      child.stdin.end();
-    },
+    engine: "pytorch", density: 1, threads: Math.max(blasThreads, intraOpThreads), config: name,
+    run: (steps) => served.run(steps),
+    dispose: () => served.close(),
   };
 }
 
-/** Runs the benchmark and returns one row per contender, PyTorch first, then TensorFlow.js, then ours by density. */
+/** Starts every PyTorch configuration (in parallel: their imports and warm-ups are not timed); a configuration that fails is noted and left out. */
+async function torchContenders(python: string, pool: BatchPool, scratch: string, env: NodeJS.ProcessEnv, skip: (why: string) => void, note: (line: string) => void): Promise<Contender[]> {
+  const torch = probeTorch(python, env);
+  if ("problem" in torch) {
+    skip(`PyTorch skipped: ${torch.problem}; no vs_torch ratios`);
+    return [];
+  }
+  const data = { features: join(scratch, "features.f32"), labels: join(scratch, "labels.i32") };
+  writeFileSync(data.features, pool.features);
+  writeFileSync(data.labels, pool.labels);
+  const configurations = torchConfigurations(env);
+  const overrides = cpuOverrides(env);
+  note(`PyTorch ${torch.version} (${python}), dense: OPENBLAS_NUM_THREADS (the GEMM pool) 1 and 2 × torch.set_num_threads (intra-op) 1 and 2, each in its own process; ` +
+    (overrides.length
+      ? `each with ${overrides.join(" ")} as the environment sets it (cpu-from-env) and with it removed, OpenBLAS detecting the CPU (cpu-detected)`
+      : "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are not set, so OpenBLAS detects the CPU itself and the variant without them would be identical: each runs once"));
+  const started = await Promise.allSettled(configurations.map((configuration) =>
+    startTorchProcess(configuration, { python, data, batch: BENCH_BATCH, lr: LR, momentum: MOMENTUM, env })));
+  const contenders: Contender[] = [];
+  for (const result of started) {
+    if (result.status === "rejected") {
+      skip(`${(result.reason as Error).message}; measuring the others`);
+      continue;
+    }
+    const { configuration, ready } = result.value;
+    note(`  ${configuration.name}: OpenBLAS core ${ready.blas_core ?? "unknown"}, ${ready.blas_threads ?? "?"} BLAS and ${ready.intra_op_threads} intra-op threads`);
+    contenders.push(torchContender(result.value));
+  }
+  return contenders;
+}
+
+/** Runs the benchmark and returns one row per contender measured: PyTorch's configurations first, then TensorFlow.js, then ours by threads and density. */
 export async function benchTrain(options: TrainBenchOptions = {}): Promise<TrainBenchRow[]> {
   const note = options.onNote ?? (() => {});
+  const problems: string[] = [];
+  const skip = (why: string) => {
+    problems.push(why);
+    note(why);
+  };
   const steps = options.steps ?? (options.quick ? 10 : 50);
   const reps = options.reps ?? (options.quick ? 3 : 5);
   if (!(Number.isInteger(steps) && steps >= 1)) throw new RangeError(`bench train: --steps must be a positive integer, got ${steps}`);
   if (!(Number.isInteger(reps) && reps >= 1)) throw new RangeError(`bench train: reps must be a positive integer, got ${reps}`);
   const densities = options.densities ?? [1, 0.1, 0.05, 0.02, 0.01];
   for (const d of densities) if (!(d > 0 && d <= 1)) throw new RangeError(`bench train: densities must be in (0, 1], got ${d}`);
-  const ourThreads = options.threads ?? [1, 2];
-  for (const t of ourThreads) if (!(Number.isInteger(t) && t >= 1)) throw new RangeError(`bench train: --threads must be positive integers, got ${t}`);
+  const ourThreads = (options.threads ?? [1, 2]).filter((t) => {
+    if (!(Number.isInteger(t) && t >= 1)) skip(`bench train: --threads must be positive integers, got ${t}; our engine skipped at that count`);
+    else if (t > BENCH_BATCH) skip(`bench train: --threads ${t} is more than the batch of ${BENCH_BATCH} (each thread trains a share of it); our engine skipped at that count`);
+    else return true;
+    return false;
+  });
 
   const pool = batchPool(options.data ?? "mnist");
   note(`data: ${pool.source}, cycled in ${pool.count} batches of ${BENCH_BATCH}`);
-  const contenders: Contender[] = [];
+  let contenders: Contender[] = [];
   const scratch = mkdtempSync(join(tmpdir(), "sparsetrain-bench-"));
   try {
     const python = options.python === undefined ? "/usr/bin/python3" : options.python;
-    if (python !== null) {
-      const torch = probeTorch(python);
-      if ("problem" in torch) note(`PyTorch skipped: ${torch.problem}; no vs_torch ratios`);
-      else {
-        const dataFiles = { features: join(scratch, "features.f32"), labels: join(scratch, "labels.i32") };
-        writeFileSync(dataFiles.features, pool.features);
-        writeFileSync(dataFiles.labels, pool.labels);
-        for (const threads of [1, 2]) contenders.push(await torchContender(python, threads, dataFiles));
-        note(`PyTorch ${torch.version} (${python}), dense, threads 1 and 2 (OpenMP and OpenBLAS pools both set)`);
+    if (python !== null) contenders.push(...(await torchContenders(python, pool, scratch, options.env ?? process.env, skip, note)));
+    if (!options.skipTfjs) {
+      try {
+        const tfjs = await tfjsContender(pool, options.tfjsPackages ?? TFJS_PACKAGES);
+        contenders.push(tfjs);
+        note(`TensorFlow.js wasm backend (XNNPACK, SIMD), dense, ${tfjs.threads} thread${tfjs.threads > 1 ? "s" : ""} (its threaded build needs web workers, which Node lacks); tfjs-backend-cpu not run: about 7× slower`);
+      } catch (error) {
+        skip(`TensorFlow.js skipped: ${(error as Error).message}`);
       }
     }
-    if (!options.skipTfjs) {
-      contenders.push(await tfjsContender(pool));
-      note("TensorFlow.js wasm backend (XNNPACK), dense, 1 thread");
+    for (const threads of ourThreads) for (const density of densities) {
+      try {
+        contenders.push(ourContender(density, pool, threads));
+      } catch (error) {
+        skip(`sparsetrain at ${100 * density}% with ${threads} threads skipped: ${(error as Error).message}`);
+      }
     }
-    for (const threads of ourThreads) for (const density of densities) contenders.push(ourContender(density, pool, threads));
-    note(`sparsetrain: threads ${ourThreads.join(" and ")} (data-parallel steps over worker threads); densities ` + densities.map((d) => `${100 * d}%`).join(", "));
+    if (ourThreads.length) note(`sparsetrain: threads ${ourThreads.join(" and ")} (data-parallel steps over worker threads); densities ` + densities.map((d) => `${100 * d}%`).join(", "));
 
+    // A contender whose run fails (a crashed process) is named, closed and left out of the rest.
+    const times = new Map<Contender, number[]>(contenders.map((c) => [c, []]));
+    const losses = new Map<Contender, number>();
+    const runOrDrop = async (c: Contender, count: number) => {
+      try {
+        const { ms, loss } = await c.run(count);
+        return { ms, loss };
+      } catch (error) {
+        skip(`${describeContender(c)} failed and is left out: ${(error as Error).message}`);
+        c.dispose();
+        contenders = contenders.filter((other) => other !== c);
+        return undefined;
+      }
+    };
     const warmUpSteps = Math.max(3, Math.ceil(steps / 5));
-    for (const c of contenders) await c.run(warmUpSteps);
-    const times = contenders.map(() => [] as number[]);
-    const losses = contenders.map(() => NaN);
+    for (const c of [...contenders]) await runOrDrop(c, warmUpSteps);
     for (let r = 0; r < reps; r++) {
       note(`repetition ${r + 1}/${reps}`);
-      for (const [i, c] of contenders.entries()) {
-        const { ms, loss } = await c.run(steps);
-        times[i].push(ms);
-        losses[i] = loss;
+      for (const c of [...contenders]) {
+        const result = await runOrDrop(c, steps);
+        if (result === undefined) continue;
+        times.get(c)!.push(result.ms);
+        losses.set(c, result.loss);
       }
     }
-    return summarize(contenders, times, losses, steps);
+    if (contenders.length === 0) throw new Error(`bench train: nothing could be measured: ${problems.join("; ") || "no contender chosen"}`);
+    return summarize(contenders.map((c) => ({ contender: c, times: times.get(c)!, loss: losses.get(c)! })), steps);
   } finally {
     for (const c of contenders) c.dispose();
     rmSync(scratch, { recursive: true, force: true });
   }
 }
 
-function summarize(contenders: Contender[], times: number[][], losses: number[], steps: number): TrainBenchRow[] {
-  const rows: TrainBenchRow[] = contenders.map((c, i) => {
-    const msPerStep = median(times[i]) / steps;
-    return { engine: c.engine, density: c.density, threads: c.threads, samples_per_s: (1000 * BENCH_BATCH) / msPerStep, ms_per_step: msPerStep, loss: losses[i] };
+function describeContender(c: Contender): string {
+  return c.engine === "sparsetrain" ? `sparsetrain at ${100 * c.density}% with ${c.threads} threads` : `${c.engine} ${c.config}`;
+}
+
+function summarize(measured: { contender: Contender; times: number[]; loss: number }[], steps: number): TrainBenchRow[] {
+  const rows: TrainBenchRow[] = measured.map(({ contender: c, times, loss }) => {
+    const msPerStep = median(times) / steps;
+    return {
+      engine: c.engine, density: c.density, threads: c.threads, ...(c.config !== undefined ? { config: c.config } : {}),
+      samples_per_s: (1000 * BENCH_BATCH) / msPerStep, ms_per_step: msPerStep, loss,
+    };
   });
-  const torchRows = rows.filter((r) => r.engine === "pytorch");
-  const torchBest = torchRows.length ? Math.max(...torchRows.map((r) => r.samples_per_s)) : undefined;
-  const tfjs = rows.find((r) => r.engine === "tfjs-wasm")?.samples_per_s;
+  const bestOf = (engine: TrainBenchEngine): TrainBenchRow | undefined => {
+    const candidates = rows.filter((r) => r.engine === engine);
+    if (candidates.length === 0) return undefined;
+    const best = candidates.reduce((a, b) => (b.samples_per_s > a.samples_per_s ? b : a));
+    best.best = true;
+    return best;
+  };
+  const torchBest = bestOf("pytorch")?.samples_per_s;
+  const tfjsBest = bestOf("tfjs-wasm")?.samples_per_s;
   for (const r of rows) {
     if (torchBest !== undefined) r.vs_torch = r.samples_per_s / torchBest;
-    if (tfjs !== undefined && r.engine === "sparsetrain") r.vs_tfjs = r.samples_per_s / tfjs;
+    if (tfjsBest !== undefined && r.engine === "sparsetrain") r.vs_tfjs = r.samples_per_s / tfjsBest;
   }
   return rows;
 }

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { benchModelSpec, benchTrain, probeTorch } from "../../src/bench/train.js";
+import { torchConfigurations } from "../../src/bench/torch-peer.js";
 import { buildModel } from "../../src/nn/presets.js";
 import { SparseLinear } from "../../src/nn/sparse-linear.js";
 import { Linear } from "../../src/nn/linear.js";
@@ -69,9 +70,11 @@ test("PyTorch reference runs when the system python3 has torch", async (t) => {
   if (!requireOrSkip(t, !("problem" in torch), "problem" in torch ? torch.problem : "")) return;
   const rows = await benchTrain({ steps: 2, reps: 1, densities: [0.01], threads: [1], data: "random", skipTfjs: true });
   const torchRows = rows.filter((r) => r.engine === "pytorch");
-  assert.deepEqual(torchRows.map((r) => r.threads), [1, 2]);
+  assert.deepEqual(torchRows.map((r) => r.config), torchConfigurations().map((c) => c.name));
   assert.equal(Math.max(...torchRows.map((r) => r.vs_torch!)), 1);
+  assert.equal(torchRows.filter((r) => r.best).length, 1);
+  assert.equal(torchRows.find((r) => r.best)!.vs_torch, 1);
   for (const r of rows) assert.ok(r.loss > 0 && r.loss < 10, `${r.engine} loss ${r.loss}`);
   const floor = (1000 * stepFlops(1)) / IMPOSSIBLE_FLOPS_PER_S;
-  for (const r of torchRows) assert.ok(r.ms_per_step > floor, `PyTorch threads ${r.threads}: ${r.ms_per_step} ms per step is below the ${floor.toFixed(2)} ms its flops need`);
+  for (const r of torchRows) assert.ok(r.ms_per_step > floor, `PyTorch ${r.config}: ${r.ms_per_step} ms per step is below the ${floor.toFixed(2)} ms its flops need`);
 });
