@@ -13,6 +13,8 @@
 // measured 25–27 GFLOP/s against 40–60 for 4×8 (Zen 5, Node 20). Without FMA in Node 20's wasm,
 // each step is f32x4.mul then f32x4.add, which Zen 5 issues on separate pipes.
 
+import { madd } from "./_fma";
+
 const MR = 4;
 const NR = 8;
 const KC = 256; // B micro-panel: KC·NR·4 = 8 KiB stays in the 48 KiB L1 while A panels stream by
@@ -183,10 +185,10 @@ function packTransposed4Strided(kc: i32, src: usize, rowStride: usize, dst: usiz
   }
 }
 
-/** acc + a·b (no FMA in Node 20's wasm). */
+/** acc + a·b: fused in the relaxed-SIMD build (assembly/_fma.ts). */
 @inline
 function multiplyAdd(acc: v128, a: v128, b: v128): v128 {
-  return f32x4.add(acc, f32x4.mul(a, b));
+  return madd(acc, a, b);
 }
 
 /**

@@ -9,7 +9,8 @@
 // spills and runs ~30% slower). Vector offsets inside a strip are written out as immediates
 // (`v128.load(d, 16)`): a computed `d + 16` costs an extra add per access. 4-wide strips and a
 // scalar loop cover the rest of the batch.
-// NOTE: Node 20 has no relaxed-simd, hence f32x4.mul + f32x4.add rather than a fused multiply-add.
+// Every vector multiply-add is `madd` (assembly/_fma.ts): fused in the relaxed-SIMD build.
+import { madd } from "./_fma";
 
 @inline function rowStart(rowPtr: usize, i: i32): i32 {
   return load<i32>(rowPtr + (<usize>i << 2));
@@ -22,10 +23,6 @@
 
 @inline function weight(values: usize, p: i32): v128 {
   return v128.load32_splat(values + (<usize>p << 2));
-}
-
-@inline function madd(acc: v128, a: v128, b: v128): v128 {
-  return f32x4.add(acc, f32x4.mul(a, b));
 }
 
 /** y[i][:] = Σ_p values[p]·x[colIdx[p]][:]; overwrites y (M, B). */
