@@ -11,6 +11,14 @@
 // (`v128.load(d, 16)`): a computed `d + 16` costs an extra add per access. 4-wide strips and a
 // scalar loop cover the rest of the batch.
 // Every vector multiply-add is `madd` (assembly/_fma.ts): fused in the relaxed-SIMD build.
+// NOTE: tried with relaxed SIMD and kept out (5%, 1000×784 and 1000×1000, batch 128, GFLOP/s as
+// against the kept kernel in the same run): spmm with batch strips outermost (X strip in L1) 21.7
+// vs 25.7, 32-wide strips 17.3 (spill), 12- or 8-wide strips over two weights with two accumulator
+// sets 23.6 / 22.4 (the 16-wide one spills), Y-row sweeps of 8 weights 24.2; spmmTransposed with
+// strips outermost 16.0 vs 20.3 and four weights per step 13.6; sddmm with 8 or 6 dot products at
+// once 16.7 / 22.1 vs 24.7 and 3 dots × 2 accumulator chains 23.8. V8 issues a step's loads before
+// its arithmetic, so every wider blocking spills; with the data in L1 (K = 40) spmm reaches only
+// ~31, so the limit is the code V8 generates and the FMA latency, not memory.
 import { madd } from "./_fma";
 
 @inline function rowStart(rowPtr: usize, i: i32): i32 {
