@@ -10,8 +10,13 @@
 //
 // NOTE: MR×NR = 4×8 keeps 8 f32x4 accumulators, 2 B vectors, 1 broadcast A value and 1 product in
 // registers: 12 of the 15 xmm registers V8 allocates on x64. 6×8, 5×8 and 4×12 tiles spill and
-// measured 25–27 GFLOP/s against 40–60 for 4×8 (Zen 5, Node 20). Without FMA in Node 20's wasm,
-// each step is f32x4.mul then f32x4.add, which Zen 5 issues on separate pipes.
+// measured 25–27 GFLOP/s against 40–60 for 4×8 (Zen 5, Node 20). The relaxed-SIMD build does each
+// step as one fused multiply-add (vfmadd231ps): 1024³ at 51–52 GFLOP/s against 44–45 for the plain
+// build's f32x4.mul then f32x4.add (same run, Zen 5, Node 20), about 93% of the 128-bit FMA peak. The
+// freed product register does not make 6×8 fit: V8 hoists the step's loads, and 6×8 still spills
+// (25 GFLOP/s in either build).
+
+import { madd } from "./_fma";
 
 const MR = 4;
 const NR = 8;
@@ -183,10 +188,10 @@ function packTransposed4Strided(kc: i32, src: usize, rowStride: usize, dst: usiz
   }
 }
 
-/** acc + a·b (no FMA in Node 20's wasm). */
+/** acc + a·b: fused in the relaxed-SIMD build (assembly/_fma.ts). */
 @inline
 function multiplyAdd(acc: v128, a: v128, b: v128): v128 {
-  return f32x4.add(acc, f32x4.mul(a, b));
+  return madd(acc, a, b);
 }
 
 /**

@@ -2,14 +2,24 @@
 // Specification: src/backend/reference/sparse.ts (W is M×K in CSR; X (K, B), Y (M, B) row-major).
 //
 // Each kernel walks W row by row and keeps a strip of the batch in registers: spmm accumulates a
-// 16-wide Y strip over the row's weights, spmmTransposed holds a 32-wide dY strip and streams the
+// 16-wide Y strip over the row's weights (a row with many weights instead sweeps its whole Y row
+// once per six weights, see spmmRowBySix), spmmTransposed holds a 32-wide dY strip and streams the
 // dX rows of two weights at a time, sddmm computes four dot products at once. Strip sizes come
 // from scripts/bench-sparse.mjs: V8 on x64 has 16 xmm registers and issues a step's loads before
 // its arithmetic, so accumulators plus in-flight loads must fit in them (a 32-wide spmm strip
 // spills and runs ~30% slower). Vector offsets inside a strip are written out as immediates
 // (`v128.load(d, 16)`): a computed `d + 16` costs an extra add per access. 4-wide strips and a
 // scalar loop cover the rest of the batch.
-// NOTE: Node 20 has no relaxed-simd, hence f32x4.mul + f32x4.add rather than a fused multiply-add.
+// Every vector multiply-add is `madd` (assembly/_fma.ts): fused in the relaxed-SIMD build.
+// NOTE: tried with relaxed SIMD and kept out (5%, 1000×784 and 1000×1000, batch 128, GFLOP/s as
+// against the kept kernel in the same run): spmm with batch strips outermost (X strip in L1) 21.7
+// vs 25.7, 32-wide strips 17.3 (spill), 12- or 8-wide strips over two weights with two accumulator
+// sets 23.6 / 22.4 (the 16-wide one spills), Y-row sweeps of 8 weights 24.2; spmmTransposed with
+// strips outermost 16.0 vs 20.3 and four weights per step 13.6; sddmm with 8 or 6 dot products at
+// once 16.7 / 22.1 vs 24.7 and 3 dots × 2 accumulator chains 23.8. V8 issues a step's loads before
+// its arithmetic, so every wider blocking spills; with the data in L1 (K = 40) spmm reaches only
+// ~31, so the limit is the code V8 generates and the FMA latency, not memory.
+import { madd } from "./_fma";
 
 @inline function rowStart(rowPtr: usize, i: i32): i32 {
   return load<i32>(rowPtr + (<usize>i << 2));
@@ -24,8 +34,52 @@
   return v128.load32_splat(values + (<usize>p << 2));
 }
 
-@inline function madd(acc: v128, a: v128, b: v128): v128 {
-  return f32x4.add(acc, f32x4.mul(a, b));
+// A row with at least this many weights goes through spmmRowBySix (measured with /tmp-style A/B
+// runs on 1000×784, batch 128: ≥ 12 gains 3–5% at 5% density and ~40% at 20%, equal at 1%).
+const BY_SIX_MIN_NNZ = 12;
+
+/**
+ * y row = Σ_p values[p]·x[colIdx[p]][:] for one row with end − start ≥ 6 weights and b % 4 = 0:
+ * six weights per sweep over the Y row, which stays in L1. Each vector's six multiply-adds form a
+ * chain but different vectors are independent, so the CPU overlaps them; the 16-wide strips of
+ * spmm instead carry four accumulator chains through the whole row and wait on their FMA latency.
+ * Every element still sums its products in p order, as the strips do.
+ */
+@inline function spmmRowBySix(start: i32, end: i32, b: i32, colIdx: usize, values: usize, x: usize, yRow: usize, rowBytes: usize): void {
+  const bytes = <usize>b << 2;
+  let p = start;
+  for (; p + 6 <= end; p += 6) {
+    const r0 = rowAt(x, colIdx, p, rowBytes), w0 = weight(values, p);
+    const r1 = rowAt(x, colIdx, p + 1, rowBytes), w1 = weight(values, p + 1);
+    const r2 = rowAt(x, colIdx, p + 2, rowBytes), w2 = weight(values, p + 2);
+    const r3 = rowAt(x, colIdx, p + 3, rowBytes), w3 = weight(values, p + 3);
+    const r4 = rowAt(x, colIdx, p + 4, rowBytes), w4 = weight(values, p + 4);
+    const r5 = rowAt(x, colIdx, p + 5, rowBytes), w5 = weight(values, p + 5);
+    // The first sweep writes y, later ones add to it (two loops: a select inside one measured 15% slower).
+    if (p == start) {
+      for (let o: usize = 0; o < bytes; o += 16) {
+        let a = f32x4.mul(w0, v128.load(r0 + o));
+        a = madd(a, w1, v128.load(r1 + o));
+        a = madd(a, w2, v128.load(r2 + o));
+        a = madd(a, w3, v128.load(r3 + o));
+        a = madd(a, w4, v128.load(r4 + o));
+        v128.store(yRow + o, madd(a, w5, v128.load(r5 + o)));
+      }
+    } else {
+      for (let o: usize = 0; o < bytes; o += 16) {
+        let a = madd(v128.load(yRow + o), w0, v128.load(r0 + o));
+        a = madd(a, w1, v128.load(r1 + o));
+        a = madd(a, w2, v128.load(r2 + o));
+        a = madd(a, w3, v128.load(r3 + o));
+        a = madd(a, w4, v128.load(r4 + o));
+        v128.store(yRow + o, madd(a, w5, v128.load(r5 + o)));
+      }
+    }
+  }
+  for (; p < end; p++) {
+    const r = rowAt(x, colIdx, p, rowBytes), w = weight(values, p);
+    for (let o: usize = 0; o < bytes; o += 16) v128.store(yRow + o, madd(v128.load(yRow + o), w, v128.load(r + o)));
+  }
 }
 
 /** y[i][:] = Σ_p values[p]·x[colIdx[p]][:]; overwrites y (M, B). */
@@ -34,6 +88,10 @@ export function spmm(m: i32, k: i32, b: i32, rowPtr: usize, colIdx: usize, value
   for (let i = 0; i < m; i++) {
     const start = rowStart(rowPtr, i), end = rowStart(rowPtr, i + 1);
     const yRow = y + <usize>i * rowBytes;
+    if (end - start >= BY_SIX_MIN_NNZ && (b & 3) == 0) {
+      spmmRowBySix(start, end, b, colIdx, values, x, yRow, rowBytes);
+      continue;
+    }
     let j = 0;
     for (; j + 16 <= b; j += 16) {
       const xStrip = x + (<usize>j << 2);

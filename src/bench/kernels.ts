@@ -1,6 +1,10 @@
 // `sparsetrain bench kernels`: dense GEMM and the three sparse kernels, with ratios to our dense GEMM and to TensorFlow.js wasm, measured side by side.
+//
+// Every kernel variant asked for (relaxed SIMD, plain SIMD, the reference) is timed in the same
+// interleaved repetitions, so the ratios between them come from one run.
 import { alloc, free, heapF32 } from "../backend/heap.js";
-import { kernels } from "../backend/kernels.js";
+import { kernelBackend, kernelSet, type ResolvedKernelBackend } from "../backend/kernels.js";
+import type { KernelSet } from "../backend/reference/index.js";
 import { Rng } from "../tensor/rng.js";
 import { SparseMatrix } from "../tensor/sparse-matrix.js";
 import { loadTfjsWasm } from "./tfjs-peer.js";
@@ -8,6 +12,8 @@ import { timeInterleaved, warmUp } from "./timing.js";
 
 export interface KernelBenchRow {
   kernel: string;
+  /** The kernel build that ran: relaxed (fused multiply-add), simd or reference. */
+  variant: ResolvedKernelBackend;
   m: number;
   k: number;
   n: number;
@@ -21,6 +27,8 @@ export interface KernelBenchRow {
 
 export interface KernelBenchOptions {
   quick?: boolean;
+  /** Kernel variants to time side by side (default: the active one). */
+  variants?: ResolvedKernelBackend[];
   onRow?: (row: KernelBenchRow) => void;
 }
 
@@ -35,6 +43,12 @@ function randomBlock(size: number, rng: Rng): number {
 /** Shapes: dense GEMM 1024³ and the MLP shapes; sparse kernels on the MLP layers with batch 128. */
 export async function benchKernels(options: KernelBenchOptions = {}): Promise<KernelBenchRow[]> {
   const { tf } = await loadTfjsWasm();
+  const variants = options.variants ?? [kernelBackend()];
+  if (variants.length === 0) throw new Error("benchKernels: no kernel variant to time");
+  const sets = variants.map((variant) => ({ variant, k: kernelSet(variant) }));
+  /** One contender per variant (keyed by its name), built from that variant's kernels. */
+  const perVariant = (make: (k: KernelSet) => () => void): Record<string, () => void> =>
+    Object.fromEntries(sets.map(({ variant, k }) => [variant, make(k)]));
   const rng = new Rng(1, "bench/kernels");
   const reps = options.quick ? 5 : 15;
   const rows: KernelBenchRow[] = [];
@@ -54,14 +68,16 @@ export async function benchKernels(options: KernelBenchOptions = {}): Promise<Ke
       ];
   for (const { name, m, k, n } of denseShapes) {
     const a = randomBlock(m * k, rng), b = randomBlock(n * k, rng), c = alloc(m * n * 4);
-    const ours = () => kernels.gemm(0, 1, m, n, k, 1, a, k, b, k, 0, c, n);
+    const ours = perVariant((set) => () => set.gemm(0, 1, m, n, k, 1, a, k, b, k, 0, c, n));
     const tfA = tf.tensor2d(heapF32().slice(a >>> 2, (a >>> 2) + m * k), [m, k]);
     const tfB = tf.tensor2d(heapF32().slice(b >>> 2, (b >>> 2) + n * k), [k, n]);
     const theirs = () => tf.matMul(tfA, tfB).dispose();
-    warmUp(ours, 300);
+    for (const fn of Object.values(ours)) warmUp(fn, 300);
     warmUp(theirs, 300);
-    const t = timeInterleaved({ ours, theirs }, reps);
-    emit({ kernel: name, m, k, n, density: 1, gflops: (2 * m * n * k) / t.ours / 1e6, ms: t.ours, vs_tfjs_wasm: t.theirs / t.ours });
+    const t = timeInterleaved({ ...ours, theirs }, reps);
+    for (const { variant } of sets) {
+      emit({ kernel: name, variant, m, k, n, density: 1, gflops: (2 * m * n * k) / t[variant] / 1e6, ms: t[variant], vs_tfjs_wasm: t.theirs / t[variant] });
+    }
     tfA.dispose();
     tfB.dispose();
     for (const [p, s] of [[a, m * k], [b, n * k], [c, m * n]]) free(p, s * 4);
@@ -77,9 +93,9 @@ export async function benchKernels(options: KernelBenchOptions = {}): Promise<Ke
     const wDense = randomBlock(M * K, rng), dwDense = alloc(M * K * 4);
     // The dense equivalents of each sparse kernel on the same shapes (ours and TensorFlow.js).
     const dense = {
-      spmm: () => kernels.gemm(0, 0, M, batch, K, 1, wDense, K, x, batch, 0, y, batch), // Y = W·X
-      spmmTransposed: () => kernels.gemm(1, 0, K, batch, M, 1, wDense, K, dy, batch, 0, dx, batch), // dX = Wᵀ·dY
-      sddmm: () => kernels.gemm(0, 1, M, K, batch, 1, dy, batch, x, batch, 0, dwDense, K), // dW = dY·Xᵀ
+      spmm: perVariant((set) => () => set.gemm(0, 0, M, batch, K, 1, wDense, K, x, batch, 0, y, batch)), // Y = W·X
+      spmmTransposed: perVariant((set) => () => set.gemm(1, 0, K, batch, M, 1, wDense, K, dy, batch, 0, dx, batch)), // dX = Wᵀ·dY
+      sddmm: perVariant((set) => () => set.gemm(0, 1, M, K, batch, 1, dy, batch, x, batch, 0, dwDense, K)), // dW = dY·Xᵀ
     };
     const tfW = tf.randomUniform([M, K]), tfWt = tf.randomUniform([K, M]);
     const tfX = tf.randomUniform([K, batch]), tfDy = tf.randomUniform([M, batch]), tfXt = tf.randomUniform([batch, K]);
@@ -89,30 +105,33 @@ export async function benchKernels(options: KernelBenchOptions = {}): Promise<Ke
       sddmm: () => tf.matMul(tfDy, tfXt).dispose(),
     };
     for (const name of Object.keys(dense) as (keyof typeof dense)[]) {
-      warmUp(dense[name], 200);
+      for (const fn of Object.values(dense[name])) warmUp(fn, 200);
       warmUp(tfDense[name], 200);
     }
     const denseTimes = Object.fromEntries((Object.keys(dense) as (keyof typeof dense)[]).map((name) => [
-      name, timeInterleaved({ ours: dense[name], theirs: tfDense[name] }, reps),
-    ])) as Record<keyof typeof dense, { ours: number; theirs: number }>;
+      name, timeInterleaved({ ...dense[name], theirs: tfDense[name] }, reps),
+    ])) as Record<keyof typeof dense, Record<string, number>>;
 
     for (const density of densities) {
       const w = SparseMatrix.random(M, K, density, rng.fork(`w-${M}-${K}-${density}`), (v) => v.data.forEach((_, i, d) => (d[i] = rng.uniform() - 0.5)));
       const dvalues = alloc(w.nnz * 4);
       const sparse = {
-        spmm: () => kernels.spmm(M, K, batch, w.rowPtrPtr, w.colIdxPtr, w.values.ptr, x, y),
-        spmmTransposed: () => kernels.spmmTransposed(M, K, batch, w.rowPtrPtr, w.colIdxPtr, w.values.ptr, dy, dx),
-        sddmm: () => kernels.sddmm(M, K, batch, w.rowPtrPtr, w.colIdxPtr, dy, x, dvalues),
+        spmm: perVariant((set) => () => set.spmm(M, K, batch, w.rowPtrPtr, w.colIdxPtr, w.values.ptr, x, y)),
+        spmmTransposed: perVariant((set) => () => set.spmmTransposed(M, K, batch, w.rowPtrPtr, w.colIdxPtr, w.values.ptr, dy, dx)),
+        sddmm: perVariant((set) => () => set.sddmm(M, K, batch, w.rowPtrPtr, w.colIdxPtr, dy, x, dvalues)),
       };
       for (const name of Object.keys(sparse) as (keyof typeof sparse)[]) {
-        warmUp(sparse[name], 100);
+        for (const fn of Object.values(sparse[name])) warmUp(fn, 100);
         const inner = Math.max(1, Math.round(0.5 / Math.max(density, 0.01)));
-        const t = timeInterleaved({ sparse: sparse[name] }, reps, inner).sparse;
-        emit({
-          kernel: name, m: M, k: K, n: batch, density,
-          gflops: (2 * w.nnz * batch) / t / 1e6, ms: t,
-          vs_dense: denseTimes[name].ours / t, vs_tfjs_wasm: denseTimes[name].theirs / t,
-        });
+        const times = timeInterleaved(sparse[name], reps, inner);
+        for (const { variant } of sets) {
+          const t = times[variant];
+          emit({
+            kernel: name, variant, m: M, k: K, n: batch, density,
+            gflops: (2 * w.nnz * batch) / t / 1e6, ms: t,
+            vs_dense: denseTimes[name][variant] / t, vs_tfjs_wasm: denseTimes[name].theirs / t,
+          });
+        }
       }
       free(dvalues, w.nnz * 4);
       w.dispose();

@@ -94,6 +94,7 @@ bench
   .description("dense GEMM and sparse kernels vs our dense kernel and TensorFlow.js (wasm)")
   .option("--json", "one JSON object per line")
   .option("--quick", "fewer repetitions and shapes (a smoke run)")
+  .option("--variant <names>", "kernel builds to time side by side: relaxed, simd, reference, a comma-separated list, or all (default: the one in use)")
   .action(benchKernelsCommand);
 bench
   .command("train")

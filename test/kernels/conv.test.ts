@@ -1,8 +1,8 @@
 // WASM convolution, pooling and batch-norm kernels against the reference kernels on awkward geometries.
 import assert from "node:assert/strict";
-import { test } from "node:test";
 import { alloc, heapF32, heapI32 } from "../../src/backend/heap.js";
-import { reference, wasmKernels } from "../../src/backend/kernels.js";
+import { reference } from "../../src/backend/kernels.js";
+import { variantTest, wasmKernels } from "./variants.js";
 import { Rng } from "../../src/tensor/rng.js";
 
 const rng = new Rng(5, "conv-kernels");
@@ -43,13 +43,13 @@ const GEOMETRIES = [
   [2, 3, 33, 37, 3, 2, 1], [1, 2, 4, 19, 1, 2, 0],
 ];
 
-test("every conv kernel has a WASM export", () => {
+variantTest("every conv kernel has a WASM export", () => {
   for (const name of ["im2col", "col2im", "swapLeadingAxes", "maxPool2dForward", "maxPool2dBackward", "avgPool2dForward", "avgPool2dBackward", "batchNormStats", "batchNormForward", "batchNormBackward"] as const) {
     assert.equal(typeof wasmKernels[name], "function", `WASM ${name} is missing`);
   }
 });
 
-test("im2col and col2im: WASM equals the reference (im2col exactly: it only moves values)", () => {
+variantTest("im2col and col2im: WASM equals the reference (im2col exactly: it only moves values)", () => {
   for (const [n, c, h, w, k, s, p] of GEOMETRIES) {
     const size = k * k * c * n * out(h, k, s, p) * out(w, k, s, p);
     const x = block(n * c * h * w);
@@ -64,7 +64,7 @@ test("im2col and col2im: WASM equals the reference (im2col exactly: it only move
   }
 });
 
-test("swapLeadingAxes: WASM equals the reference", () => {
+variantTest("swapLeadingAxes: WASM equals the reference", () => {
   for (const [rows, cols, inner] of [[2, 3, 5], [1, 1, 1], [0, 3, 2], [6, 16, 0], [7, 5, 33]]) {
     const size = rows * cols * inner;
     const x = block(size), y1 = block(size, "nan"), y2 = block(size, "nan");
@@ -74,7 +74,7 @@ test("swapLeadingAxes: WASM equals the reference", () => {
   }
 });
 
-test("max pooling: WASM equals the reference, argmax included, with ties, NaN and -Infinity", () => {
+variantTest("max pooling: WASM equals the reference, argmax included, with ties, NaN and -Infinity", () => {
   for (const [n, c, h, w, k, s, p0] of GEOMETRIES) {
     const p = Math.min(p0, Math.floor(k / 2));
     const ho = out(h, k, s, p), wo = out(w, k, s, p), size = n * c * ho * wo;
@@ -94,7 +94,7 @@ test("max pooling: WASM equals the reference, argmax included, with ties, NaN an
   }
 });
 
-test("average pooling: WASM equals the reference", () => {
+variantTest("average pooling: WASM equals the reference", () => {
   for (const [n, c, h, w, k, s, p0] of GEOMETRIES) {
     const p = Math.min(p0, Math.floor(k / 2));
     const ho = out(h, k, s, p), wo = out(w, k, s, p), size = n * c * ho * wo;
@@ -109,7 +109,7 @@ test("average pooling: WASM equals the reference", () => {
   }
 });
 
-test("batch norm statistics, forward and backward: WASM equals the reference", () => {
+variantTest("batch norm statistics, forward and backward: WASM equals the reference", () => {
   // (n, c, hw): the 1-d case (hw = 1), hw below, at and above a SIMD block, and a large channel.
   for (const [n, c, hw] of [[1, 1, 2], [1, 3, 1], [4, 3, 1], [3, 2, 7], [2, 5, 16], [8, 4, 33], [16, 3, 1025]]) {
     const size = n * c * hw;

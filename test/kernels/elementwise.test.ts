@@ -1,8 +1,8 @@
 // WASM elementwise kernels (binary ops, broadcasting, scalar forms) against the TypeScript reference.
 import assert from "node:assert/strict";
-import { test } from "node:test";
 import { alloc, heapF32 } from "../../src/backend/heap.js";
-import { reference, wasmKernels } from "../../src/backend/kernels.js";
+import { reference } from "../../src/backend/kernels.js";
+import { variantTest, wasmKernels } from "./variants.js";
 import { BinaryOp, elementwiseKernels } from "../../src/backend/reference/elementwise.js";
 import type { KernelName, KernelSet } from "../../src/backend/reference/index.js";
 import { Rng } from "../../src/tensor/rng.js";
@@ -40,13 +40,13 @@ function assertSame(n: number, what: string, call: (k: KernelSet, out: number) =
   assert.deepEqual(floats(a, n), floats(b, n), what);
 }
 
-test("every elementwise kernel has a WASM export", () => {
+variantTest("every elementwise kernel has a WASM export", () => {
   for (const name of Object.keys(elementwiseKernels)) {
     assert.equal(typeof wasmKernels[name as KernelName], "function", `WASM kernel ${name} is missing`);
   }
 });
 
-test("add, sub, mul, div: WASM equals the reference (one float32 rounding each), also in place", () => {
+variantTest("add, sub, mul, div: WASM equals the reference (one float32 rounding each), also in place", () => {
   for (const name of ["add", "sub", "mul", "div"] as const) {
     wasm(name);
     for (const n of SIZES) {
@@ -60,7 +60,7 @@ test("add, sub, mul, div: WASM equals the reference (one float32 rounding each),
   }
 });
 
-test("fill, copy, axpy, scale, affine: WASM equals the reference", () => {
+variantTest("fill, copy, axpy, scale, affine: WASM equals the reference", () => {
   for (const name of ["fill", "copy", "axpy", "scale", "affine"] as const) wasm(name);
   for (const n of SIZES) {
     const x = randomArray(n);
@@ -97,7 +97,7 @@ const BROADCASTS: [number, number, number, number[], number[], string][] = [
   [2, 3, 0, [0, 0, 1], [0, 0, 1], "empty columns"],
 ];
 
-test("binaryBroadcast: WASM equals the reference for every op and broadcast pattern", () => {
+variantTest("binaryBroadcast: WASM equals the reference for every op and broadcast pattern", () => {
   wasm("binaryBroadcast");
   for (const [d0, d1, d2, as, bs, what] of BROADCASTS) {
     const extent = (s: number[]): number => Math.max(1, (d0 - 1) * s[0] + (d1 - 1) * s[1] + (d2 - 1) * s[2] + 1);
@@ -109,7 +109,7 @@ test("binaryBroadcast: WASM equals the reference for every op and broadcast patt
   }
 });
 
-test("binaryBroadcast reference: row and column broadcasting by hand", () => {
+variantTest("binaryBroadcast reference: row and column broadcasting by hand", () => {
   const a = alloc(24), b = alloc(12), c = alloc(8), out = alloc(24);
   heapF32().set([1, 2, 3, 4, 5, 6], a >> 2);
   heapF32().set([10, 20, 30], b >> 2);

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { alloc, free, heapF32 } from "../../src/backend/heap.js";
-import { reference, wasmKernels } from "../../src/backend/kernels.js";
+import { reference } from "../../src/backend/kernels.js";
+import { variantTest, wasmKernels } from "./variants.js";
 import { Rng } from "../../src/tensor/rng.js";
 
 const SIZES = [0, 1, 3, 5, 17, 31, 33, 65, 127, 129];
@@ -80,18 +81,18 @@ function check(c: GemmCase, rng: Rng): void {
   for (const x of [a, b, cWasm, cRef]) free(x.block, x.bytes);
 }
 
-test("gemm: the WASM kernel exists", () => {
+variantTest("gemm: the WASM kernel exists", () => {
   assert.ok(wasmKernels.gemm, "WASM gemm is missing (build it: node scripts/build-kernels.mjs gemm)");
 });
 
-test("gemm: WASM matches the reference on equal awkward sizes, all transposes", () => {
+variantTest("gemm: WASM matches the reference on equal awkward sizes, all transposes", () => {
   const rng = new Rng(1, "gemm-square");
   for (const [transA, transB] of TRANSPOSES) {
     for (const size of SIZES) check({ transA, transB, m: size, n: size, k: size, alpha: 1, beta: 0 }, rng);
   }
 });
 
-test("gemm: WASM matches the reference on mixed sizes with alpha/beta, padded rows and misaligned operands", () => {
+variantTest("gemm: WASM matches the reference on mixed sizes with alpha/beta, padded rows and misaligned operands", () => {
   const rng = new Rng(2, "gemm-mixed");
   const scalings = [[1, 0], [1, 1], [-0.5, 2], [2, 0], [0, 1]] as const;
   let index = 0;
@@ -107,7 +108,7 @@ test("gemm: WASM matches the reference on mixed sizes with alpha/beta, padded ro
   }
 });
 
-test("gemm: beta = 0 ignores NaN in C; k = 0 scales C by beta", () => {
+variantTest("gemm: beta = 0 ignores NaN in C; k = 0 scales C by beta", () => {
   const rng = new Rng(3, "gemm-beta");
   for (const [transA, transB] of TRANSPOSES) {
     check({ transA, transB, m: 33, n: 17, k: 31, alpha: 1.5, beta: 0, nanC: true }, rng);
@@ -118,7 +119,7 @@ test("gemm: beta = 0 ignores NaN in C; k = 0 scales C by beta", () => {
   }
 });
 
-test("gemm: WASM matches the reference across cache blocks (m > 128, k > 256, n > 1024)", () => {
+variantTest("gemm: WASM matches the reference across cache blocks (m > 128, k > 256, n > 1024)", () => {
   const rng = new Rng(4, "gemm-large");
   for (const [transA, transB] of TRANSPOSES) {
     check({ transA, transB, m: 257, n: 300, k: 129, alpha: 1, beta: 0 }, rng);

@@ -1,8 +1,8 @@
 // WASM reduction, softmax, loss and layout kernels against the TypeScript reference on awkward sizes.
 import assert from "node:assert/strict";
-import { test } from "node:test";
 import { alloc, heapF32, heapI32 } from "../../src/backend/heap.js";
-import { reference, wasmKernels } from "../../src/backend/kernels.js";
+import { reference } from "../../src/backend/kernels.js";
+import { variantTest, wasmKernels } from "./variants.js";
 import type { KernelName, KernelSet } from "../../src/backend/reference/index.js";
 import { reduceKernels } from "../../src/backend/reference/reduce.js";
 import { Rng } from "../../src/tensor/rng.js";
@@ -56,13 +56,13 @@ const REDUCE_SHAPES: [number, number, number][] = [
   [2, 3, 17], [5, 33, 64], [1, 4099, 1], [0, 4, 4], [2, 6, 2],
 ];
 
-test("every reduce kernel has a WASM export", () => {
+variantTest("every reduce kernel has a WASM export", () => {
   for (const name of Object.keys(reduceKernels)) {
     assert.equal(typeof wasmKernels[name as KernelName], "function", `WASM kernel ${name} is missing`);
   }
 });
 
-test("reduceSum: WASM matches the reference (inner = 1 and inner > 1, len = 0)", () => {
+variantTest("reduceSum: WASM matches the reference (inner = 1 and inner > 1, len = 0)", () => {
   const kernel = wasm("reduceSum");
   for (const [outer, len, inner] of REDUCE_SHAPES) {
     const x = randomArray(outer * len * inner, 3);
@@ -75,7 +75,7 @@ test("reduceSum: WASM matches the reference (inner = 1 and inner > 1, len = 0)",
   }
 });
 
-test("reduceMax: WASM matches the reference, first maximum wins, NaN propagates", () => {
+variantTest("reduceMax: WASM matches the reference, first maximum wins, NaN propagates", () => {
   const kernel = wasm("reduceMax");
   for (const [outer, len, inner] of REDUCE_SHAPES.filter(([, len]) => len > 0)) {
     for (const mode of ["uniform", "ties", "nan"]) {
@@ -95,7 +95,7 @@ test("reduceMax: WASM matches the reference, first maximum wins, NaN propagates"
   }
 });
 
-test("broadcastAlong and reduceMaxBackward: WASM matches the reference", () => {
+variantTest("broadcastAlong and reduceMaxBackward: WASM matches the reference", () => {
   const broadcast = wasm("broadcastAlong"), maxBackward = wasm("reduceMaxBackward");
   for (const [outer, len, inner] of REDUCE_SHAPES) {
     const g = randomArray(outer * inner);
@@ -118,7 +118,7 @@ const ROW_SHAPES: [number, number][] = [[0, 5], [1, 1], [3, 1], [2, 2], [3, 3], 
 // Logit magnitudes: ordinary, large enough to overflow a naive exp, and ±1e4.
 const MAGNITUDES = [1, 100, 1e4];
 
-test("softmaxRows and logSoftmaxRows: WASM matches the reference, stable for ±1e4 logits", () => {
+variantTest("softmaxRows and logSoftmaxRows: WASM matches the reference, stable for ±1e4 logits", () => {
   const softmax = wasm("softmaxRows"), logSoftmax = wasm("logSoftmaxRows");
   for (const [rows, cols] of ROW_SHAPES) {
     for (const magnitude of MAGNITUDES) {
@@ -143,7 +143,7 @@ test("softmaxRows and logSoftmaxRows: WASM matches the reference, stable for ±1
   }
 });
 
-test("softmaxRows and logSoftmaxRows: a NaN in a row makes that row NaN in both backends", () => {
+variantTest("softmaxRows and logSoftmaxRows: a NaN in a row makes that row NaN in both backends", () => {
   for (const name of ["softmaxRows", "logSoftmaxRows"] as const) {
     const x = randomArray(2 * 9);
     heapF32()[(x >> 2) + 4] = NaN;
@@ -155,7 +155,7 @@ test("softmaxRows and logSoftmaxRows: a NaN in a row makes that row NaN in both 
   }
 });
 
-test("softmaxRowsBackward and logSoftmaxRowsBackward: WASM matches the reference", () => {
+variantTest("softmaxRowsBackward and logSoftmaxRowsBackward: WASM matches the reference", () => {
   const softmaxBackward = wasm("softmaxRowsBackward"), logSoftmaxBackward = wasm("logSoftmaxRowsBackward");
   for (const [rows, cols] of ROW_SHAPES) {
     for (const magnitude of MAGNITUDES) {
@@ -175,7 +175,7 @@ test("softmaxRowsBackward and logSoftmaxRowsBackward: WASM matches the reference
   }
 });
 
-test("crossEntropyForward/Backward: WASM matches the reference (smoothing 0 and 0.1, ±1e4 logits)", () => {
+variantTest("crossEntropyForward/Backward: WASM matches the reference (smoothing 0 and 0.1, ±1e4 logits)", () => {
   const forward = wasm("crossEntropyForward"), backward = wasm("crossEntropyBackward");
   const shapes: [number, number][] = [[0, 3], [1, 1], [3, 2], [4, 3], [5, 10], [3, 17], [7, 1000]];
   for (const [rows, classes] of shapes) {
@@ -200,7 +200,7 @@ test("crossEntropyForward/Backward: WASM matches the reference (smoothing 0 and 
   }
 });
 
-test("squaredError and squaredErrorBackward: WASM matches the reference (gradient stride 0 and 1)", () => {
+variantTest("squaredError and squaredErrorBackward: WASM matches the reference (gradient stride 0 and 1)", () => {
   const forward = wasm("squaredError"), backward = wasm("squaredErrorBackward");
   for (const n of [0, 1, 3, 4, 5, 17, 64, 1001]) {
     const p = randomArray(n, 3), t = randomArray(n, 3);
@@ -217,7 +217,7 @@ test("squaredError and squaredErrorBackward: WASM matches the reference (gradien
   }
 });
 
-test("transpose2d: WASM matches the reference exactly (including 128×1000 and 1000×128)", () => {
+variantTest("transpose2d: WASM matches the reference exactly (including 128×1000 and 1000×128)", () => {
   const kernel = wasm("transpose2d");
   const shapes: [number, number, number][] = [
     [1, 0, 5], [2, 5, 0], [1, 1, 1], [3, 1, 7], [2, 7, 1], [1, 2, 3], [2, 4, 4], [3, 5, 9], [1, 33, 17],
@@ -233,7 +233,7 @@ test("transpose2d: WASM matches the reference exactly (including 128×1000 and 1
   }
 });
 
-test("copyStrided2d: WASM matches the reference and leaves the gaps untouched", () => {
+variantTest("copyStrided2d: WASM matches the reference and leaves the gaps untouched", () => {
   const kernel = wasm("copyStrided2d");
   for (const [rows, cols, srcStride, dstStride] of [[0, 3, 3, 3], [1, 0, 1, 1], [1, 1, 1, 1], [3, 2, 5, 7], [4, 5, 5, 9], [7, 17, 20, 17]]) {
     const src = randomArray(Math.max(1, rows * srcStride));

@@ -1,8 +1,8 @@
 // WASM sparse kernels (spmm, spmmTransposed, sddmm) against the TypeScript reference on awkward sizes and structures.
 import assert from "node:assert/strict";
-import { test } from "node:test";
 import { alloc, free, heapF32, heapI32 } from "../../src/backend/heap.js";
-import { reference, wasmKernels } from "../../src/backend/kernels.js";
+import { reference } from "../../src/backend/kernels.js";
+import { variantTest, wasmKernels } from "./variants.js";
 import type { KernelName, KernelSet } from "../../src/backend/reference/index.js";
 import { sparseKernels } from "../../src/backend/reference/sparse.js";
 import { Rng } from "../../src/tensor/rng.js";
@@ -102,13 +102,13 @@ function forEveryCase(check: (s: Structure, b: number, arrays: HeapArrays) => vo
   }
 }
 
-test("every sparse kernel has a WASM export", () => {
+variantTest("every sparse kernel has a WASM export", () => {
   for (const name of Object.keys(sparseKernels)) {
     assert.equal(typeof wasmKernels[name as KernelName], "function", `WASM kernel ${name} is missing`);
   }
 });
 
-test("spmm: WASM matches the reference and overwrites y", () => {
+variantTest("spmm: WASM matches the reference and overwrites y", () => {
   const kernel = wasm("spmm");
   forEveryCase((s, b, arrays) => {
     const rowPtr = arrays.ints(s.rowPtr), colIdx = arrays.ints(s.colIdx);
@@ -120,7 +120,7 @@ test("spmm: WASM matches the reference and overwrites y", () => {
   });
 });
 
-test("spmmTransposed: WASM matches the reference and overwrites dx", () => {
+variantTest("spmmTransposed: WASM matches the reference and overwrites dx", () => {
   const kernel = wasm("spmmTransposed");
   forEveryCase((s, b, arrays) => {
     const rowPtr = arrays.ints(s.rowPtr), colIdx = arrays.ints(s.colIdx);
@@ -132,7 +132,7 @@ test("spmmTransposed: WASM matches the reference and overwrites dx", () => {
   });
 });
 
-test("sddmm: WASM matches the reference and overwrites dvalues", () => {
+variantTest("sddmm: WASM matches the reference and overwrites dvalues", () => {
   const kernel = wasm("sddmm");
   forEveryCase((s, b, arrays) => {
     const nnz = s.colIdx.length;
@@ -145,7 +145,7 @@ test("sddmm: WASM matches the reference and overwrites dvalues", () => {
   });
 });
 
-test("sparse kernels: the reference agrees with a dense product on a hand-made example", () => {
+variantTest("sparse kernels: the reference agrees with a dense product on a hand-made example", () => {
   // W = [[1, 0, 2], [0, 0, 0], [0, 3, 0]] (3×3, row 1 empty), X = [[1, 2], [3, 4], [5, 6]] (K=3, B=2).
   const arrays = new HeapArrays();
   const rowPtr = arrays.ints([0, 2, 2, 3]), colIdx = arrays.ints([0, 2, 1]);
