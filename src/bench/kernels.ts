@@ -7,7 +7,7 @@ import { kernelBackend, kernelSet, type ResolvedKernelBackend } from "../backend
 import type { KernelSet } from "../backend/reference/index.js";
 import { Rng } from "../tensor/rng.js";
 import { SparseMatrix } from "../tensor/sparse-matrix.js";
-import { loadTfjsWasm } from "./tfjs-peer.js";
+import { loadTfjsWasm, type TfjsPeer } from "./tfjs-peer.js";
 import { timeInterleaved, warmUp } from "./timing.js";
 
 export interface KernelBenchRow {
@@ -30,6 +30,8 @@ export interface KernelBenchOptions {
   /** Kernel variants to time side by side (default: the active one). */
   variants?: ResolvedKernelBackend[];
   onRow?: (row: KernelBenchRow) => void;
+  /** TensorFlow.js to compare with: loaded when not given; null times our kernels alone (no vs_tfjs_wasm). */
+  peer?: TfjsPeer | null;
 }
 
 /** A float32 block in the heap filled with uniform values in [−1, 1). */
@@ -42,7 +44,7 @@ function randomBlock(size: number, rng: Rng): number {
 
 /** Shapes: dense GEMM 1024³ and the MLP shapes; sparse kernels on the MLP layers with batch 128. */
 export async function benchKernels(options: KernelBenchOptions = {}): Promise<KernelBenchRow[]> {
-  const { tf } = await loadTfjsWasm();
+  const tf = options.peer === undefined ? (await loadTfjsWasm()).tf : (options.peer?.tf ?? null);
   const variants = options.variants ?? [kernelBackend()];
   if (variants.length === 0) throw new Error("benchKernels: no kernel variant to time");
   const sets = variants.map((variant) => ({ variant, k: kernelSet(variant) }));
@@ -69,17 +71,17 @@ export async function benchKernels(options: KernelBenchOptions = {}): Promise<Ke
   for (const { name, m, k, n } of denseShapes) {
     const a = randomBlock(m * k, rng), b = randomBlock(n * k, rng), c = alloc(m * n * 4);
     const ours = perVariant((set) => () => set.gemm(0, 1, m, n, k, 1, a, k, b, k, 0, c, n));
-    const tfA = tf.tensor2d(heapF32().slice(a >>> 2, (a >>> 2) + m * k), [m, k]);
-    const tfB = tf.tensor2d(heapF32().slice(b >>> 2, (b >>> 2) + n * k), [k, n]);
-    const theirs = () => tf.matMul(tfA, tfB).dispose();
-    for (const fn of Object.values(ours)) warmUp(fn, 300);
-    warmUp(theirs, 300);
-    const t = timeInterleaved({ ...ours, theirs }, reps);
+    const tfA = tf?.tensor2d(heapF32().slice(a >>> 2, (a >>> 2) + m * k), [m, k]);
+    const tfB = tf?.tensor2d(heapF32().slice(b >>> 2, (b >>> 2) + n * k), [k, n]);
+    const theirs: Record<string, () => void> = tf && tfA && tfB ? { theirs: () => tf.matMul(tfA, tfB).dispose() } : {};
+    for (const fn of [...Object.values(ours), ...Object.values(theirs)]) warmUp(fn, 300);
+    const t = timeInterleaved({ ...ours, ...theirs }, reps);
     for (const { variant } of sets) {
-      emit({ kernel: name, variant, m, k, n, density: 1, gflops: (2 * m * n * k) / t[variant] / 1e6, ms: t[variant], vs_tfjs_wasm: t.theirs / t[variant] });
+      const vsTfjs = t.theirs === undefined ? {} : { vs_tfjs_wasm: t.theirs / t[variant] };
+      emit({ kernel: name, variant, m, k, n, density: 1, gflops: (2 * m * n * k) / t[variant] / 1e6, ms: t[variant], ...vsTfjs });
     }
-    tfA.dispose();
-    tfB.dispose();
+    tfA?.dispose();
+    tfB?.dispose();
     for (const [p, s] of [[a, m * k], [b, n * k], [c, m * n]]) free(p, s * 4);
   }
 
@@ -97,19 +99,19 @@ export async function benchKernels(options: KernelBenchOptions = {}): Promise<Ke
       spmmTransposed: perVariant((set) => () => set.gemm(1, 0, K, batch, M, 1, wDense, K, dy, batch, 0, dx, batch)), // dX = Wᵀ·dY
       sddmm: perVariant((set) => () => set.gemm(0, 1, M, K, batch, 1, dy, batch, x, batch, 0, dwDense, K)), // dW = dY·Xᵀ
     };
-    const tfW = tf.randomUniform([M, K]), tfWt = tf.randomUniform([K, M]);
-    const tfX = tf.randomUniform([K, batch]), tfDy = tf.randomUniform([M, batch]), tfXt = tf.randomUniform([batch, K]);
-    const tfDense = {
-      spmm: () => tf.matMul(tfW, tfX).dispose(),
-      spmmTransposed: () => tf.matMul(tfWt, tfDy).dispose(),
-      sddmm: () => tf.matMul(tfDy, tfXt).dispose(),
-    };
+    const tfInputs = tf === null ? [] : [tf.randomUniform([M, K]), tf.randomUniform([K, M]), tf.randomUniform([K, batch]), tf.randomUniform([M, batch]), tf.randomUniform([batch, K])];
+    const tfDense: Record<keyof typeof dense, Record<string, () => void>> = { spmm: {}, spmmTransposed: {}, sddmm: {} };
+    if (tf !== null) {
+      const [tfW, tfWt, tfX, tfDy, tfXt] = tfInputs;
+      tfDense.spmm.theirs = () => tf.matMul(tfW, tfX).dispose();
+      tfDense.spmmTransposed.theirs = () => tf.matMul(tfWt, tfDy).dispose();
+      tfDense.sddmm.theirs = () => tf.matMul(tfDy, tfXt).dispose();
+    }
     for (const name of Object.keys(dense) as (keyof typeof dense)[]) {
-      for (const fn of Object.values(dense[name])) warmUp(fn, 200);
-      warmUp(tfDense[name], 200);
+      for (const fn of [...Object.values(dense[name]), ...Object.values(tfDense[name])]) warmUp(fn, 200);
     }
     const denseTimes = Object.fromEntries((Object.keys(dense) as (keyof typeof dense)[]).map((name) => [
-      name, timeInterleaved({ ...dense[name], theirs: tfDense[name] }, reps),
+      name, timeInterleaved({ ...dense[name], ...tfDense[name] }, reps),
     ])) as Record<keyof typeof dense, Record<string, number>>;
 
     for (const density of densities) {
@@ -129,14 +131,15 @@ export async function benchKernels(options: KernelBenchOptions = {}): Promise<Ke
           emit({
             kernel: name, variant, m: M, k: K, n: batch, density,
             gflops: (2 * w.nnz * batch) / t / 1e6, ms: t,
-            vs_dense: denseTimes[name][variant] / t, vs_tfjs_wasm: denseTimes[name].theirs / t,
+            vs_dense: denseTimes[name][variant] / t,
+            ...(denseTimes[name].theirs === undefined ? {} : { vs_tfjs_wasm: denseTimes[name].theirs / t }),
           });
         }
       }
       free(dvalues, w.nnz * 4);
       w.dispose();
     }
-    for (const t of [tfW, tfWt, tfX, tfDy, tfXt]) t.dispose();
+    for (const t of tfInputs) t.dispose();
   }
   return rows;
 }

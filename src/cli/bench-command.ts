@@ -1,7 +1,7 @@
 // `sparsetrain bench kernels`: prints a table (or JSON lines) of kernel speeds and ratios measured in one run.
 import { availableVariants, kernelBackend, variantProblem, type ResolvedKernelBackend } from "../backend/kernels.js";
 import { benchKernels, type KernelBenchRow } from "../bench/kernels.js";
-import { loadTfjsWasm } from "../bench/tfjs-peer.js";
+import { loadTfjsWasm, type TfjsPeer } from "../bench/tfjs-peer.js";
 
 function formatRow(r: KernelBenchRow): string[] {
   const ratio = (v?: number) => (v === undefined ? "" : `${v.toFixed(2)}×`);
@@ -25,15 +25,22 @@ export function parseVariants(value: string | undefined): ResolvedKernelBackend[
 
 export async function benchKernelsCommand(options: { json?: boolean; quick?: boolean; variant?: string }): Promise<void> {
   const variants = parseVariants(options.variant);
-  const peer = await loadTfjsWasm();
+  let peer: TfjsPeer | null = null;
+  try {
+    peer = await loadTfjsWasm();
+  } catch (error) {
+    process.stderr.write(`TensorFlow.js skipped: ${(error as Error).message}; timing our kernels alone\n`);
+  }
   if (!options.json) {
-    process.stdout.write(`kernels: ${variants.join(", ")} (default ${kernelBackend()}); peer: TensorFlow.js ${peer.version} wasm, ${peer.threads} thread; single thread; medians\n`);
+    const peerText = peer === null ? "no peer" : `peer: TensorFlow.js ${peer.version} wasm, ${peer.threads} thread`;
+    process.stdout.write(`kernels: ${variants.join(", ")} (default ${kernelBackend()}); ${peerText}; single thread; medians\n`);
     process.stdout.write("shape m×k×n: dense C(m×n) = A(m×k)·B(k×n); sparse W(m×k, CSR) with batch n. gflops = useful work (2·nnz·n for sparse)\n");
   }
   const header = ["kernel", "variant", "m×k×n", "density", "GFLOP/s", "ms", "vs dense", "vs tfjs"];
   const widths = [15, 9, 15, 8, 8, 8, 9, 9];
   if (!options.json) process.stdout.write(header.map((h, i) => h.padEnd(widths[i])).join(" ") + "\n");
   await benchKernels({
+    peer,
     quick: options.quick,
     variants,
     onRow: (row) => {
