@@ -251,7 +251,8 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
   });
 
   const pool = batchPool(options.data ?? "mnist");
-  note(`model ${model.name}: ${model.description}; data: ${pool.source}, cycled in ${pool.count} batches of ${BENCH_BATCH}`);
+  note(`model ${model.name}: ${model.description}`);
+  note(`data: ${pool.source}, cycled in ${pool.count} batches of ${BENCH_BATCH}`);
   let contenders: Contender[] = [];
   const scratch = mkdtempSync(join(tmpdir(), "sparsetrain-bench-"));
   try {
