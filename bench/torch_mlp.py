@@ -1,7 +1,7 @@
-"""PyTorch reference for `sparsetrain bench train`: the dense 784-1000-1000-1000-10 MLP trained with SGD + momentum.
+"""PyTorch reference for `sparsetrain bench train`: the dense 784-1000-1000-1000-10 MLP or LeNet-5 trained with SGD + momentum.
 
 Usage:
-  OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/torch_mlp.py --intra-op-threads 1 [--steps 50] [--reps 5]
+  OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/torch_mlp.py --intra-op-threads 1 [--model mlp|lenet-5] [--steps 50] [--reps 5]
       [--data batches.f32 --labels labels.i32]
       times `reps` runs of `steps` training steps after a warm-up and prints one JSON object;
   OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/torch_mlp.py --intra-op-threads 1 --serve [--data ... --labels ...]
@@ -21,6 +21,12 @@ forces nothing else (no OMP_NUM_THREADS, no OMP_WAIT_POLICY): the caller tries e
 The loop is the one PyTorch users write: zero_grad(), forward, F.cross_entropy, backward(), step().
 The loss is read once at the end of a timed run, not every step.
 
+Models: "mlp" (default) is Linear 784-1000-1000-1000-10 with ReLU between; "lenet-5" is the Caffe
+variant sparsetrain's preset builds: Conv2d(1,20,5), MaxPool 2, Conv2d(20,50,5), MaxPool 2,
+Flatten, Linear(800,500), ReLU, Linear(500,10), on inputs viewed as (N, 1, 28, 28). Both are
+nn.Sequential, so parameter names ("5.weight") match sparsetrain's ("layers.5.weight"); the ready
+line lists them with their shapes.
+
 Data: float32 [pool, 784] and int32 [pool] files written by the caller (real MNIST scaled to
 [0, 1]), cycled batch by batch; without them, seeded random data of the same shape.
 """
@@ -33,6 +39,7 @@ import time
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--intra-op-threads", type=int, required=True, help="torch.set_num_threads")
+parser.add_argument("--model", choices=["mlp", "lenet-5"], default="mlp")
 parser.add_argument("--steps", type=int, default=50)
 parser.add_argument("--reps", type=int, default=5)
 parser.add_argument("--warmup-steps", type=int, default=10)
@@ -59,6 +66,10 @@ WIDTHS = [784, 1000, 1000, 1000, 10]
 
 
 def build_model():
+    if args.model == "lenet-5":
+        return nn.Sequential(
+            nn.Conv2d(1, 20, 5), nn.MaxPool2d(2), nn.Conv2d(20, 50, 5), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(800, 500), nn.ReLU(), nn.Linear(500, 10))
     layers = []
     for i in range(len(WIDTHS) - 1):
         layers.append(nn.Linear(WIDTHS[i], WIDTHS[i + 1]))
@@ -74,6 +85,8 @@ def load_batches():
     else:
         x = torch.rand(16 * args.batch, WIDTHS[0])
         y = torch.randint(0, WIDTHS[-1], (16 * args.batch,))
+    if args.model == "lenet-5":
+        x = x.view(-1, 1, 28, 28)
     count = x.shape[0] // args.batch
     if count == 0:
         sys.exit(f"torch_mlp.py: the data holds {x.shape[0]} examples, fewer than one batch of {args.batch}")
@@ -113,8 +126,9 @@ def train(steps):
 
 
 def describe():
-    return {"engine": "pytorch", "version": torch.__version__, "intra_op_threads": torch.get_num_threads(),
-            **openblas_state(), "batch": args.batch}
+    return {"engine": "pytorch", "model": args.model, "version": torch.__version__, "intra_op_threads": torch.get_num_threads(),
+            **openblas_state(), "batch": args.batch,
+            "parameters": {name: list(p.shape) for name, p in model.named_parameters()}}
 
 
 train(args.warmup_steps)

@@ -97,6 +97,8 @@ export interface TorchProcess {
 
 export interface TorchTraining {
   python: string;
+  /** bench/torch_mlp.py's --model: "mlp" (default) or "lenet-5". */
+  model?: string;
   data: { features: string; labels: string };
   batch: number;
   lr: number;
@@ -106,9 +108,9 @@ export interface TorchTraining {
 
 /** Starts one configuration's process; rejects with a one-line message naming it when the process fails before it is ready. */
 export async function startTorchProcess(configuration: TorchConfiguration, training: TorchTraining): Promise<TorchProcess> {
-  const { python, data, batch, lr, momentum } = training;
+  const { python, model = "mlp", data, batch, lr, momentum } = training;
   const child: ChildProcessWithoutNullStreams = spawn(python, [
-    torchScriptPath(), "--intra-op-threads", String(configuration.intraOpThreads), "--serve",
+    torchScriptPath(), "--model", model, "--intra-op-threads", String(configuration.intraOpThreads), "--serve",
     "--data", data.features, "--labels", data.labels, "--batch", String(batch), "--lr", String(lr), "--momentum", String(momentum),
   ], { env: torchChildEnvironment(configuration, training.env ?? process.env) });
   let stderr = "";

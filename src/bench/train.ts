@@ -1,4 +1,4 @@
-// `sparsetrain bench train`: training throughput of 784-1000-1000-1000-10 with our engine (dense and sparse), PyTorch and TensorFlow.js, measured side by side in one run.
+// `sparsetrain bench train`: training throughput of a model (the 784-1000-1000-1000-10 MLP or LeNet-5) with our engine (dense and sparse), PyTorch and TensorFlow.js, measured side by side in one run.
 //
 // Every engine trains the same model (ReLU, batch 128, SGD lr 0.01 with momentum 0.9, mean
 // cross-entropy) on the same batches for the same number of steps. Repetitions are interleaved
@@ -20,11 +20,12 @@ import { Trainer } from "../train/trainer.js";
 import { TFJS_PACKAGES, type TfjsPackages } from "./tfjs-peer.js";
 import { createTfjsTrainer } from "./tfjs-train.js";
 import { median } from "./timing.js";
+import { BENCH_CLASSES, BENCH_INPUT_SIZE, BENCH_WIDTHS, benchModel, type BenchModel, type BenchModelName } from "./train-models.js";
 import { cpuOverrides, probeTorch, startTorchProcess, torchConfigurations, type TorchProcess } from "./torch-peer.js";
 
 export { probeTorch, torchScriptPath } from "./torch-peer.js";
+export { BENCH_MODEL_NAMES, BENCH_WIDTHS, benchModel, type BenchModelName } from "./train-models.js";
 
-export const BENCH_WIDTHS = [784, 1000, 1000, 1000, 10];
 export const BENCH_BATCH = 128;
 const LR = 0.01;
 const MOMENTUM = 0.9;
@@ -34,6 +35,8 @@ const POOL_BATCHES = 16;
 export type TrainBenchEngine = "sparsetrain" | "pytorch" | "tfjs-wasm";
 
 export interface TrainBenchRow {
+  /** The model trained ("mlp" or "lenet-5"). */
+  model: BenchModelName;
   engine: TrainBenchEngine;
   /** Fraction of weights stored in every weight layer (1 = dense). */
   density: number;
@@ -54,12 +57,14 @@ export interface TrainBenchRow {
 }
 
 export interface TrainBenchOptions {
+  /** The model every engine trains: "mlp" (default) or "lenet-5"; anything else is an error naming both. */
+  model?: string;
   /** Training steps per timed repetition (default 50, quick 10). */
   steps?: number;
   /** Timed repetitions per contender (default 5, quick 3). */
   reps?: number;
   quick?: boolean;
-  /** Densities for our engine (default 1, 0.1, 0.05, 0.02, 0.01). */
+  /** Densities for our engine (default: mlp 1, 0.1, 0.05, 0.02, 0.01; lenet-5 1, 0.1, 0.02). */
   densities?: number[];
   /** Thread counts for our engine, each run at every density (default 1 and 2: data-parallel steps); counts that are not allowed are named in a note and skipped, an empty list runs only the peers. */
   threads?: number[];
@@ -96,7 +101,7 @@ export interface BatchPool {
 }
 
 export function batchPool(kind: "mnist" | "random"): BatchPool {
-  const [inputs, classes] = [BENCH_WIDTHS[0], BENCH_WIDTHS[BENCH_WIDTHS.length - 1]];
+  const [inputs, classes] = [BENCH_INPUT_SIZE, BENCH_CLASSES];
   const size = POOL_BATCHES * BENCH_BATCH;
   const features = new Float32Array(size * inputs);
   const labels = new Int32Array(size);
@@ -113,7 +118,7 @@ export function batchPool(kind: "mnist" | "random"): BatchPool {
 }
 
 function batchFeatures(pool: BatchPool, b: number): Float32Array {
-  const d = BENCH_WIDTHS[0];
+  const d = BENCH_INPUT_SIZE;
   return pool.features.subarray(b * BENCH_BATCH * d, (b + 1) * BENCH_BATCH * d);
 }
 
@@ -121,34 +126,29 @@ function batchLabels(pool: BatchPool, b: number): Int32Array {
   return pool.labels.subarray(b * BENCH_BATCH, (b + 1) * BENCH_BATCH);
 }
 
-/** The model spec: every weight layer (indices 0, 2, 4, 6) sparse at `density`, or all dense `Linear` at 1. */
-export function benchModelSpec(density: number, seed = 0): ModelSpec {
-  const weightLayers = BENCH_WIDTHS.slice(1).map((_, i) => String(2 * i));
-  return {
-    preset: "mlp", inputShape: [BENCH_WIDTHS[0]], classes: BENCH_WIDTHS[BENCH_WIDTHS.length - 1],
-    widths: BENCH_WIDTHS.slice(1, -1), activation: "relu", seed,
-    ...(density < 1 ? { sparse: Object.fromEntries(weightLayers.map((k) => [k, density])) } : {}),
-  };
+/** The model spec: every weight layer sparse at `density` (the MLP's 0, 2, 4, 6; LeNet-5's convolutions 0, 2 and linear 5, 7), or all dense at 1. */
+export function benchModelSpec(density: number, seed = 0, model: BenchModelName = "mlp"): ModelSpec {
+  return benchModel(model).spec(density, seed);
 }
 
 /** Our engine, trained exactly as `sparsetrain train` does: Trainer.trainStep (tidy, forward, crossEntropy, backward, Sgd step). */
-export function ourTrainer(density: number, pool: BatchPool, threads = 1): { trainer: Trainer; batches: { x: Tensor; labels: Int32Array }[] } {
-  const model = buildModel(benchModelSpec(density));
+export function ourTrainer(density: number, pool: BatchPool, threads = 1, modelName: BenchModelName = "mlp"): { trainer: Trainer; batches: { x: Tensor; labels: Int32Array }[] } {
+  const model = buildModel(benchModelSpec(density, 0, modelName));
   // Sparsity-aware initial scale, as recipes' `initScale: sparse`: without it a 4-layer net at 1%
   // starts with near-zero logits and its loss barely moves in a short benchmark.
   scaleSparseInit(model);
   const optimizer = new Sgd([{ params: model.net.parameters().map((p) => p.tensor) }], { lr: LR, momentum: MOMENTUM });
-  const dataset = new Dataset(pool.features, pool.labels, [BENCH_WIDTHS[0]], BENCH_WIDTHS[BENCH_WIDTHS.length - 1], "bench");
+  const dataset = new Dataset(pool.features, pool.labels, [BENCH_INPUT_SIZE], BENCH_CLASSES, "bench");
   const trainer = new Trainer({ model, optimizer, train: dataset, batchSize: BENCH_BATCH, epochs: 1, seed: 0, threads });
   const batches = Array.from({ length: pool.count }, (_, b) => ({
-    x: keep(tensor(batchFeatures(pool, b), [BENCH_BATCH, BENCH_WIDTHS[0]])),
+    x: keep(tensor(batchFeatures(pool, b), [BENCH_BATCH, BENCH_INPUT_SIZE])),
     labels: batchLabels(pool, b),
   }));
   return { trainer, batches };
 }
 
-function ourContender(density: number, pool: BatchPool, threads: number): Contender {
-  const { trainer, batches } = ourTrainer(density, pool, threads);
+function ourContender(density: number, pool: BatchPool, threads: number, model: BenchModelName): Contender {
+  const { trainer, batches } = ourTrainer(density, pool, threads, model);
   let cursor = 0;
   return {
     engine: "sparsetrain", density, threads,
@@ -198,7 +198,7 @@ function torchContender(served: TorchProcess): Contender {
 }
 
 /** Starts every PyTorch configuration (in parallel: their imports and warm-ups are not timed); a configuration that fails is noted and left out. */
-async function torchContenders(python: string, pool: BatchPool, scratch: string, env: NodeJS.ProcessEnv, skip: (why: string) => void, note: (line: string) => void): Promise<Contender[]> {
+async function torchContenders(model: BenchModelName, python: string, pool: BatchPool, scratch: string, env: NodeJS.ProcessEnv, skip: (why: string) => void, note: (line: string) => void): Promise<Contender[]> {
   const torch = probeTorch(python, env);
   if ("problem" in torch) {
     skip(`PyTorch skipped: ${torch.problem}; no vs_torch ratios`);
@@ -214,7 +214,7 @@ async function torchContenders(python: string, pool: BatchPool, scratch: string,
       ? `each with ${overrides.join(" ")} as the environment sets it (cpu-from-env) and with it removed, OpenBLAS detecting the CPU (cpu-detected)`
       : "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are not set, so OpenBLAS detects the CPU itself and the variant without them would be identical: each runs once"));
   const started = await Promise.allSettled(configurations.map((configuration) =>
-    startTorchProcess(configuration, { python, data, batch: BENCH_BATCH, lr: LR, momentum: MOMENTUM, env })));
+    startTorchProcess(configuration, { python, model, data, batch: BENCH_BATCH, lr: LR, momentum: MOMENTUM, env })));
   const contenders: Contender[] = [];
   for (const result of started) {
     if (result.status === "rejected") {
@@ -240,7 +240,8 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
   const reps = options.reps ?? (options.quick ? 3 : 5);
   if (!(Number.isInteger(steps) && steps >= 1)) throw new RangeError(`bench train: --steps must be a positive integer, got ${steps}`);
   if (!(Number.isInteger(reps) && reps >= 1)) throw new RangeError(`bench train: reps must be a positive integer, got ${reps}`);
-  const densities = options.densities ?? [1, 0.1, 0.05, 0.02, 0.01];
+  const model: BenchModel = benchModel(options.model ?? "mlp");
+  const densities = options.densities ?? model.defaultDensities;
   for (const d of densities) if (!(d > 0 && d <= 1)) throw new RangeError(`bench train: densities must be in (0, 1], got ${d}`);
   const ourThreads = (options.threads ?? [1, 2]).filter((t) => {
     if (!(Number.isInteger(t) && t >= 1)) skip(`bench train: --threads must be positive integers, got ${t}; our engine skipped at that count`);
@@ -250,13 +251,16 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
   });
 
   const pool = batchPool(options.data ?? "mnist");
+  note(`model ${model.name}: ${model.description}`);
   note(`data: ${pool.source}, cycled in ${pool.count} batches of ${BENCH_BATCH}`);
   let contenders: Contender[] = [];
   const scratch = mkdtempSync(join(tmpdir(), "sparsetrain-bench-"));
   try {
     const python = options.python === undefined ? "/usr/bin/python3" : options.python;
-    if (python !== null) contenders.push(...(await torchContenders(python, pool, scratch, options.env ?? process.env, skip, note)));
-    if (!options.skipTfjs) {
+    if (python !== null) contenders.push(...(await torchContenders(model.name, python, pool, scratch, options.env ?? process.env, skip, note)));
+    if (!options.skipTfjs && model.name !== "mlp") {
+      note(`TensorFlow.js skipped for ${model.name}: its bench trainer builds only the MLP`);
+    } else if (!options.skipTfjs) {
       try {
         const tfjs = await tfjsContender(pool, options.tfjsPackages ?? TFJS_PACKAGES);
         contenders.push(tfjs);
@@ -267,7 +271,7 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
     }
     for (const threads of ourThreads) for (const density of densities) {
       try {
-        contenders.push(ourContender(density, pool, threads));
+        contenders.push(ourContender(density, pool, threads, model.name));
       } catch (error) {
         skip(`sparsetrain at ${100 * density}% with ${threads} threads skipped: ${(error as Error).message}`);
       }
@@ -300,7 +304,7 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
       }
     }
     if (contenders.length === 0) throw new Error(`bench train: nothing could be measured: ${problems.join("; ") || "no contender chosen"}`);
-    return summarize(contenders.map((c) => ({ contender: c, times: times.get(c)!, loss: losses.get(c)! })), steps);
+    return summarize(model.name, contenders.map((c) => ({ contender: c, times: times.get(c)!, loss: losses.get(c)! })), steps);
   } finally {
     for (const c of contenders) c.dispose();
     rmSync(scratch, { recursive: true, force: true });
@@ -311,11 +315,11 @@ function describeContender(c: Contender): string {
   return c.engine === "sparsetrain" ? `sparsetrain at ${100 * c.density}% with ${c.threads} threads` : `${c.engine} ${c.config}`;
 }
 
-function summarize(measured: { contender: Contender; times: number[]; loss: number }[], steps: number): TrainBenchRow[] {
+function summarize(model: BenchModelName, measured: { contender: Contender; times: number[]; loss: number }[], steps: number): TrainBenchRow[] {
   const rows: TrainBenchRow[] = measured.map(({ contender: c, times, loss }) => {
     const msPerStep = median(times) / steps;
     return {
-      engine: c.engine, density: c.density, threads: c.threads, ...(c.config !== undefined ? { config: c.config } : {}),
+      model, engine: c.engine, density: c.density, threads: c.threads, ...(c.config !== undefined ? { config: c.config } : {}),
       samples_per_s: (1000 * BENCH_BATCH) / msPerStep, ms_per_step: msPerStep, loss,
     };
   });

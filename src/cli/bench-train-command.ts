@@ -1,9 +1,10 @@
 // `sparsetrain bench train`: prints training throughput of our engine (dense and sparse) and of every PyTorch and TensorFlow.js configuration, with ratios to the fastest, from one run.
 import { kernelBackend } from "../backend/kernels.js";
-import { BENCH_BATCH, BENCH_WIDTHS, benchTrain, type TrainBenchRow } from "../bench/train.js";
+import { BENCH_BATCH, benchModel, benchTrain, type TrainBenchRow } from "../bench/train.js";
 
 export interface BenchTrainCommandOptions {
   json?: boolean;
+  model?: string;
   quick?: boolean;
   steps?: string;
   reps?: string;
@@ -41,13 +42,14 @@ export async function benchTrainCommand(options: BenchTrainCommandOptions): Prom
   const out = (line: string) => process.stdout.write(line + "\n");
   const steps = positiveInteger(options.steps, "--steps");
   const reps = positiveInteger(options.reps, "--reps");
+  const model = benchModel(options.model ?? "mlp");
   if (!options.json) {
-    out(`model ${BENCH_WIDTHS.join("-")} (ReLU), batch ${BENCH_BATCH}, SGD lr 0.01 momentum 0.9, cross-entropy; kernels: ${kernelBackend()}`);
+    out(`model ${model.description}, batch ${BENCH_BATCH}, SGD lr 0.01 momentum 0.9, cross-entropy; kernels: ${kernelBackend()}`);
     out("samples/s from the median of interleaved repetitions; every peer configuration runs, and vs torch / vs tfjs divide by the fastest one (best)");
   }
   const note = (line: string) => (options.json ? process.stderr.write(`${line}\n`) : out(`  ${line}`));
   const rows = await benchTrain({
-    steps, reps, quick: options.quick, data: options.data, threads: threadList(options.threads, note),
+    model: model.name, steps, reps, quick: options.quick, data: options.data, threads: threadList(options.threads, note),
     python: options.torch === false ? null : options.python, onNote: note,
   });
   if (options.json) {

@@ -98,7 +98,8 @@ bench
   .action(benchKernelsCommand);
 bench
   .command("train")
-  .description("training steps/s of 784-1000-1000-1000-10: ours dense and sparse (100–1%) vs PyTorch and TensorFlow.js (wasm)")
+  .description("training steps/s of 784-1000-1000-1000-10 or LeNet-5: ours dense and sparse vs PyTorch and TensorFlow.js (wasm)")
+  .option("--model <name>", "mlp (784-1000-1000-1000-10; densities 100–1%) or lenet-5 (Caffe variant; 100%, 10%, 2%)", "mlp")
   .option("--json", "one JSON object per line")
   .option("--quick", "fewer steps and repetitions (a smoke run)")
   .option("--steps <n>", "training steps per timed repetition (default 50; 10 with --quick)")

@@ -1,14 +1,14 @@
 // conv2d (and sparseConv2d) against a float64 loop reference and finite differences, on both kernel backends; shape errors.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { noGrad } from "../../src/autograd/engine.js";
+import { backward, noGrad } from "../../src/autograd/engine.js";
 import { conv2d } from "../../src/autograd/ops/conv.js";
 import { sparseConv2d } from "../../src/autograd/ops/sparse-conv.js";
 import { heapStats } from "../../src/backend/heap.js";
 import { kernelBackend, setKernelBackend } from "../../src/backend/kernels.js";
 import { Rng } from "../../src/tensor/rng.js";
 import { SparseMatrix } from "../../src/tensor/sparse-matrix.js";
-import { ones, zeros } from "../../src/tensor/tensor.js";
+import { ones, tensor, tidy, zeros } from "../../src/tensor/tensor.js";
 import { gradcheck } from "../helpers/gradcheck.js";
 
 type Pair = [number, number];
@@ -103,4 +103,30 @@ onBothBackends("sparseConv2d equals conv2d with the masked filters; gradients at
     },
   });
   assert.throws(() => sparseConv2d(zeros([1, 2, 6, 6]), w, 3), /needs a filter matrix with 18 columns, got 4×27/);
+});
+
+onBothBackends("sparseConv2d's input gradient equals conv2d's with empty filter columns and an empty filter, and frees its transposed filters", () => {
+  const rng = new Rng(5, "sparse-conv-dx");
+  const xs = [3, 2, 6, 7], cout = 5, patch = 2 * 3 * 3;
+  // Input channel 0's 9 patch columns hold nothing, filter 2 holds nothing: rows of Wᵀ and of W without entries.
+  const dense = new Float32Array(cout * patch).map((_, i) => (Math.floor(i / patch) === 2 || i % patch < 9 || rng.uniform() < 0.4 ? 0 : rng.uniform() - 0.5));
+  const weight = SparseMatrix.fromDense(dense, [cout, patch]);
+  const x = tensor(Array.from({ length: xs.reduce((a, b) => a * b) }, () => rng.uniform() - 0.5), xs);
+  x.requiresGrad = true;
+  const expected = tidy(() => {
+    const w = tensor(dense, [cout, 2, 3, 3]);
+    const y = conv2d(x, w, undefined, { padding: 1 });
+    backward(y, tensor(Array.from({ length: y.size }, (_, i) => Math.sin(i)), y.shape));
+    return Array.from(x.grad!.data);
+  });
+  x.grad = null;
+  const before = heapStats().bytesInUse;
+  tidy(() => {
+    const y = sparseConv2d(x, weight, 3, undefined, { padding: 1 });
+    backward(y, tensor(Array.from({ length: y.size }, (_, i) => Math.sin(i)), y.shape));
+  });
+  const got = Array.from(x.grad!.data);
+  assert.equal(heapStats().bytesInUse - before, Math.ceil((x.size * 4) / 64) * 64, "only the input gradient stays allocated");
+  for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i] - expected[i]) < 1e-5, `dx[${i}] = ${got[i]}, conv2d gives ${expected[i]}`);
+  assert.ok(got.some((v) => v !== 0));
 });

@@ -27,7 +27,7 @@ const key = "b" + blas + "i" + intraOp;
 const crash = Object.fromEntries((env.FAKE_TORCH_CRASH || "").split(",").filter(Boolean).map((s) => s.split(":")));
 appendFileSync(env.FAKE_TORCH_LOG, JSON.stringify({ key, intraOp, OPENBLAS_NUM_THREADS: env.OPENBLAS_NUM_THREADS,
   OPENBLAS_CORETYPE: env.OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE: env.OPENBLAS_L2_SIZE, OMP_NUM_THREADS: env.OMP_NUM_THREADS,
-  OMP_WAIT_POLICY: env.OMP_WAIT_POLICY, serve: args.includes("--serve") }) + "\\n");
+  OMP_WAIT_POLICY: env.OMP_WAIT_POLICY, serve: args.includes("--serve"), model: args[args.indexOf("--model") + 1] }) + "\\n");
 if (crash[key] === "start") { console.error("Segmentation fault (fake)"); process.exit(139); }
 const msPerStep = 12 / blas + 2 * intraOp + (env.OPENBLAS_CORETYPE ? 5 : 0) + (env.OPENBLAS_L2_SIZE ? 1 : 0);
 console.log(JSON.stringify({ ready: true, version: "9.9.9-fake", intra_op_threads: intraOp, blas_threads: blas,
@@ -126,4 +126,13 @@ test("a python without torch: PyTorch is named as skipped and our engine is stil
   assert.ok(notes.some((n) => /PyTorch skipped: .* cannot import torch \(ModuleNotFoundError: No module named 'torch'\)/.test(n)), notes.join("\n"));
   await assert.rejects(benchTrain({ ...onlyTorch, threads: [0], python: fake.python, env }),
     /nothing could be measured: .*--threads must be positive integers, got 0.*; PyTorch skipped: .*cannot import torch/);
+});
+
+test("--model lenet-5 reaches every PyTorch process, and its rows name the model", async () => {
+  const fake = fakePython();
+  const rows = await benchTrain({ ...onlyTorch, model: "lenet-5", python: fake.python, env: { PATH: process.env.PATH, FAKE_TORCH_LOG: fake.log } });
+  assert.deepEqual(rows.map((r) => `${r.model}:${r.config}`), torchConfigurations({}).map((c) => `lenet-5:${c.name}`));
+  assert.deepEqual(fake.read().filter((l) => l.serve).map((l) => l.model), ["lenet-5", "lenet-5", "lenet-5", "lenet-5"]);
+  await benchTrain({ ...onlyTorch, python: fake.python, env: { PATH: process.env.PATH, FAKE_TORCH_LOG: fake.log } });
+  assert.deepEqual(fake.read().filter((l) => l.serve).slice(4).map((l) => l.model), ["mlp", "mlp", "mlp", "mlp"]);
 });
