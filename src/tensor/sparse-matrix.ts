@@ -354,6 +354,30 @@ export class SparseMatrix {
   }
 
   /**
+   * Wᵀ (cols × rows, values copied) by a stable counting sort, O(nnz + cols): row c of the result
+   * lists column c's entries in row order, so its column indices stay sorted.
+   */
+  transposed(): SparseMatrix {
+    this.assertAlive();
+    const rowPtr = this.rowPtr, colIdx = this.colIdx, values = this.values.data, nnz = this.nnz;
+    const tRowPtr = new Int32Array(this.cols + 1);
+    for (let p = 0; p < nnz; p++) tRowPtr[colIdx[p] + 1]++;
+    for (let c = 0; c < this.cols; c++) tRowPtr[c + 1] += tRowPtr[c];
+    const next = tRowPtr.slice(0, this.cols);
+    const tColIdx = new Int32Array(nnz);
+    const tValues = empty([nnz]);
+    const out = tValues.data;
+    for (let r = 0; r < this.rows; r++) {
+      for (let p = rowPtr[r]; p < rowPtr[r + 1]; p++) {
+        const q = next[colIdx[p]]++;
+        tColIdx[q] = r;
+        out[q] = values[p];
+      }
+    }
+    return new SparseMatrix(this.cols, this.rows, allocInt32(tRowPtr), allocInt32(tColIdx), tValues);
+  }
+
+  /**
    * A matrix of the same shape with a new structure and values (e.g. after pruning or regrowth),
    * validated; values are copied from an array or adopted from a tensor as in `fromCSR`. The new
    * values take this matrix's `requiresGrad` and name. This matrix is unchanged.

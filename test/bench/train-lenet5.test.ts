@@ -11,6 +11,7 @@ import { Linear } from "../../src/nn/linear.js";
 import { buildModel, planModel, weightLayerShapes } from "../../src/nn/presets.js";
 import { SparseLinear } from "../../src/nn/sparse-linear.js";
 import { requireOrSkip } from "../helpers/requirements.js";
+import { floorMs } from "../helpers/flop-floor.js";
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "src", "cli", "main.js");
 
@@ -46,8 +47,6 @@ function lenetForwardMacs(): number {
 
 // Forward, input gradient and weight gradient, 2 flops per multiply-add, at a density.
 const stepFlops = (density: number) => 3 * 2 * 128 * lenetForwardMacs() * density;
-// No 2-core machine here sustains this; a step timed faster did not do its work.
-const IMPOSSIBLE_FLOPS_PER_S = 400e9;
 
 test("LeNet-5's work per step: conv 24×24 and 8×8 outputs, fc 800-500 and 500-10", () => {
   assert.equal(lenetForwardMacs(), 20 * 25 * 24 * 24 + 50 * 500 * 8 * 8 + 800 * 500 + 500 * 10);
@@ -62,7 +61,7 @@ test("ours trains LeNet-5 at 100%, 10% and 2% by default, every timed step above
     "lenet-5:sparsetrain@1x2", "lenet-5:sparsetrain@0.1x2", "lenet-5:sparsetrain@0.02x2",
   ]);
   for (const r of rows) {
-    const floor = (1000 * stepFlops(r.density)) / IMPOSSIBLE_FLOPS_PER_S;
+    const floor = floorMs(stepFlops(r.density));
     assert.ok(r.ms_per_step > floor, `${r.density}x${r.threads}: ${r.ms_per_step} ms per step is below the ${floor.toFixed(3)} ms its flops need`);
     assert.ok(r.loss > 0 && r.loss < 10, `loss ${r.loss}`);
   }
@@ -95,7 +94,7 @@ test("PyTorch's LeNet-5 has exactly our preset's parameters (PyTorch names and s
   const torchRows = rows.filter((r) => r.engine === "pytorch");
   assert.deepEqual(torchRows.map((r) => r.config), torchConfigurations().map((c) => c.name));
   assert.equal(torchRows.filter((r) => r.best).length, 1);
-  const floor = (1000 * stepFlops(1)) / IMPOSSIBLE_FLOPS_PER_S;
+  const floor = floorMs(stepFlops(1));
   for (const r of rows) {
     assert.equal(r.model, "lenet-5");
     assert.ok(r.loss > 0 && r.loss < 10, `${r.engine} loss ${r.loss}`);

@@ -1,6 +1,6 @@
 // 2-D convolution with CSR filters: the sparse filter matrix (Cout × Cin·kh·kw) times the im2col patches, cost ∝ non-zeros.
 import { kernels } from "../../backend/kernels.js";
-import { SparseMatrix } from "../../tensor/sparse-matrix.js";
+import type { SparseMatrix } from "../../tensor/sparse-matrix.js";
 import { empty, formatShape, type Tensor } from "../../tensor/tensor.js";
 import { record } from "../engine.js";
 import { batchToChannels, channelsToBatch, col2imOf, convGeometry, im2colOf, rowSums, type ConvOptions } from "./conv.js";
@@ -31,7 +31,7 @@ export function sparseConv2d(x: Tensor, weight: SparseMatrix, kernel: number, bi
       // dcol = Wᵀ·d2 as a plain SpMM over the transposed filters: spmmTransposed scatters every
       // non-zero into a whole patch row (measured 4.5× slower than spmm on LeNet-5's second
       // convolution, 50×500 at 10% over 8192 positions), while transposing the CSR costs O(nnz).
-      const transposed = transposeCsr(weight);
+      const transposed = weight.transposed();
       const dcol = empty([patch, cols]);
       kernels.spmm(patch, cout, cols, transposed.rowPtrPtr, transposed.colIdxPtr, transposed.values.ptr, d2.ptr, dcol.ptr);
       transposed.dispose();
@@ -47,22 +47,4 @@ export function sparseConv2d(x: Tensor, weight: SparseMatrix, kernel: number, bi
     d2.dispose();
     return grads;
   });
-}
-
-/** Wᵀ as CSR (cols × rows, values copied) by a stable counting sort, O(nnz + cols): each of its rows lists one column's entries in row order. */
-function transposeCsr(w: SparseMatrix): SparseMatrix {
-  const rowPtr = w.rowPtr, colIdx = w.colIdx, values = w.values.data, nnz = w.nnz;
-  const tRowPtr = new Int32Array(w.cols + 1);
-  for (let p = 0; p < nnz; p++) tRowPtr[colIdx[p] + 1]++;
-  for (let c = 0; c < w.cols; c++) tRowPtr[c + 1] += tRowPtr[c];
-  const next = tRowPtr.slice(0, w.cols);
-  const tColIdx = new Int32Array(nnz), tValues = new Float32Array(nnz);
-  for (let r = 0; r < w.rows; r++) {
-    for (let p = rowPtr[r]; p < rowPtr[r + 1]; p++) {
-      const q = next[colIdx[p]]++;
-      tColIdx[q] = r;
-      tValues[q] = values[p];
-    }
-  }
-  return SparseMatrix.fromCSR({ rows: w.cols, cols: w.rows, rowPtr: tRowPtr, colIdx: tColIdx, values: tValues });
 }
