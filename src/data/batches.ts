@@ -23,6 +23,8 @@ export interface Batch {
   readonly features: Float32Array;
   /** (size,) */
   readonly labels: Int32Array;
+  /** (size,) the dataset index of each row's example (to look up per-example data such as a teacher's logits). */
+  readonly indices: Int32Array;
   readonly size: number;
 }
 
@@ -48,10 +50,11 @@ export class BatchLoader {
 
     const features = new Float32Array(batchSize * dataset.featureSize);
     const labels = new Int32Array(batchSize);
-    this.fullBatch = { features, labels, size: batchSize };
+    const indices = new Int32Array(batchSize);
+    this.fullBatch = { features, labels, indices, size: batchSize };
     const remainder = dataset.length % batchSize;
     this.lastBatch = remainder > 0 && !this.dropLast
-      ? { features: features.subarray(0, remainder * dataset.featureSize), labels: labels.subarray(0, remainder), size: remainder }
+      ? { features: features.subarray(0, remainder * dataset.featureSize), labels: labels.subarray(0, remainder), indices: indices.subarray(0, remainder), size: remainder }
       : null;
   }
 
@@ -76,9 +79,10 @@ export class BatchLoader {
     const isLast = start + this.batchSize > this.dataset.length;
     const batch = isLast ? this.lastBatch! : this.fullBatch;
     const { features: source, labels: sourceLabels, featureSize: d } = this.dataset;
-    const { features, labels, size } = batch;
+    const { features, labels, indices, size } = batch;
     for (let i = 0; i < size; i++) {
       const example = this.order[start + i];
+      indices[i] = example;
       labels[i] = sourceLabels[example];
       if (this.layout === "examples-first") {
         for (let j = 0, at = example * d, to = i * d; j < d; j++) features[to + j] = source[at + j];

@@ -22,9 +22,24 @@ export const HEADER_BYTES = 64;
 /** Float64 slots of one step. */
 const Arg = {
   startRow: 0, rows: 1, batchPtr: 2, labelsPtr: 3, share: 4, step: 5, labelSmoothing: 6,
-  loss: 7, correct: 8,
+  loss: 7, correct: 8, teacherPtr: 9, temperature: 10, alpha: 11,
 } as const;
 const ARG_SLOTS = 16;
+
+/** What a worker needs for its rows of a step (heap offsets as numbers). */
+export interface StepArguments {
+  startRow: number;
+  rows: number;
+  batchPtr: number;
+  labelsPtr: number;
+  share: number;
+  step: number;
+  labelSmoothing: number;
+  /** The teacher's logits of the whole batch (rows × classes) when distilling, else 0; with the distillation loss's T and α. */
+  teacherPtr: number;
+  temperature: number;
+  alpha: number;
+}
 
 /**
  * Where a parameter lives in the main thread's heap. Dense: `valuesPtr` and `size` (rows = cols = 0).
@@ -131,15 +146,16 @@ export class ControlBlock {
 
   // ---- step arguments and results ----
 
-  writeStep(step: { startRow: number; rows: number; batchPtr: number; labelsPtr: number; share: number; step: number; labelSmoothing: number }): void {
+  writeStep(step: StepArguments): void {
     for (const key of Object.keys(step) as (keyof typeof step)[]) this.slots[Arg[key]] = step[key];
   }
 
-  readStep(): { startRow: number; rows: number; batchPtr: number; labelsPtr: number; share: number; step: number; labelSmoothing: number } {
+  readStep(): StepArguments {
     const s = this.slots;
     return {
       startRow: s[Arg.startRow], rows: s[Arg.rows], batchPtr: s[Arg.batchPtr], labelsPtr: s[Arg.labelsPtr],
       share: s[Arg.share], step: s[Arg.step], labelSmoothing: s[Arg.labelSmoothing],
+      teacherPtr: s[Arg.teacherPtr], temperature: s[Arg.temperature], alpha: s[Arg.alpha],
     };
   }
 

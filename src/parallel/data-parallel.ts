@@ -28,10 +28,10 @@
 // threads' updates, which equals one update with the share-weighted average of the batch statistics.
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import { backward } from "../autograd/engine.js";
-import { crossEntropy } from "../autograd/ops/loss.js";
 import { argmax } from "../autograd/ops/reduce.js";
 import { alloc, free, heapF32, heapI32, memory, type WorkerHeap } from "../backend/heap.js";
 import { kernelBackend, kernels } from "../backend/kernels.js";
+import { trainingLoss, type BatchTeacher } from "../distill/training-loss.js";
 import type { Model } from "../nn/presets.js";
 import { full, keep, rowsView, tidy, viewAs, zeros, type Tensor } from "../tensor/tensor.js";
 import { workerBootstrap } from "./bootstrap.js";
@@ -213,15 +213,21 @@ export class DataParallel {
   /**
    * Forward and backward over a batch (x: [rows, features] in the heap, rows ≤ batchSize) split
    * across the threads; afterwards every parameter's `grad` holds the gradient of the full-batch
-   * mean cross-entropy. Returns the full-batch mean loss and the correct predictions.
+   * mean cross-entropy (or distillation loss, given the teacher's logits of the batch's rows, in
+   * the heap: each thread reads those of its rows). Returns the full-batch mean loss and the
+   * correct predictions.
    */
-  forwardBackward(x: Tensor, labels: Int32Array, options: { step: number; labelSmoothing?: number }): StepResult {
+  forwardBackward(x: Tensor, labels: Int32Array, options: { step: number; labelSmoothing?: number; teacher?: BatchTeacher }): StepResult {
     if (this.closed) throw new Error("data-parallel training: forwardBackward after close()");
     const rows = x.shape[0];
     if (rows > this.options.batchSize || labels.length !== rows) {
       throw new RangeError(`data-parallel training: a batch of ${rows} rows with ${labels.length} labels (at most batchSize = ${this.options.batchSize}, one label per row)`);
     }
     const labelSmoothing = options.labelSmoothing ?? 0;
+    const teacher = options.teacher;
+    if (teacher !== undefined && teacher.logits.shape[0] !== rows) {
+      throw new RangeError(`data-parallel training: teacher logits for ${teacher.logits.shape[0]} rows, the batch has ${rows}`);
+    }
     this.syncStructure();
     const wholeBatch = this.model.net.layers.some(needsWholeBatch);
     const ranges = wholeBatch ? this.allRowsOnMainThread(rows) : splitRows(rows, this.workers.length + 1);
@@ -233,12 +239,15 @@ export class DataParallel {
     for (const w of started) {
       const { start, end } = ranges[w.index];
       buffers.forEach((b, i) => kernels.copy(b.tensor.size, b.tensor.ptr, w.control.bufferPtr(i)));
-      w.control.writeStep({ startRow: start, rows: end - start, batchPtr: x.ptr, labelsPtr: this.labelsPtr, share: (end - start) / rows, step: options.step, labelSmoothing });
+      w.control.writeStep({
+        startRow: start, rows: end - start, batchPtr: x.ptr, labelsPtr: this.labelsPtr, share: (end - start) / rows, step: options.step, labelSmoothing,
+        teacherPtr: teacher?.logits.ptr ?? 0, temperature: teacher?.temperature ?? 0, alpha: teacher?.alpha ?? 0,
+      });
       w.control.post(CommandKind.step, sequence);
     }
     let own: StepResult;
     try {
-      own = this.ownShare(x, labels, ranges[0].end, rows, labelSmoothing);
+      own = this.ownShare(x, labels, ranges[0].end, rows, labelSmoothing, teacher);
     } finally {
       this.join(started, sequence, options.step);
     }
@@ -251,14 +260,15 @@ export class DataParallel {
   }
 
   // The main thread's rows [0, end), on the model itself.
-  private ownShare(x: Tensor, labels: Int32Array, end: number, rows: number, labelSmoothing: number): StepResult {
+  private ownShare(x: Tensor, labels: Int32Array, end: number, rows: number, labelSmoothing: number, teacher?: BatchTeacher): StepResult {
     const { net, inputShape } = this.model;
     net.train();
     return tidy(() => {
       const input = viewAs(rowsView(x, 0, end), [end, ...inputShape]);
       const ownLabels = labels.subarray(0, end);
       const logits = net.forward(input);
-      const loss = crossEntropy(logits, ownLabels, { labelSmoothing, reduction: "mean" });
+      const ownTeacher = teacher && { ...teacher, logits: rowsView(teacher.logits, 0, end) };
+      const loss = trainingLoss(logits, ownLabels, labelSmoothing, ownTeacher);
       const value = loss.item();
       backward(loss, full([], end / rows));
       const predicted = argmax(logits, -1);

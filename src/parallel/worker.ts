@@ -4,10 +4,10 @@
 // anything else allocates (see src/backend/heap.ts), so this file only has to drive the steps.
 import { workerData, type MessagePort } from "node:worker_threads";
 import { backward, zeroGrad } from "../autograd/engine.js";
-import { crossEntropy } from "../autograd/ops/loss.js";
 import { argmax } from "../autograd/ops/reduce.js";
 import { heapI32 } from "../backend/heap.js";
 import { setKernelBackend, type KernelBackend } from "../backend/kernels.js";
+import { trainingLoss } from "../distill/training-loss.js";
 import type { Sequential } from "../nn/sequential.js";
 import { Rng } from "../tensor/rng.js";
 import { full, tidy } from "../tensor/tensor.js";
@@ -68,7 +68,12 @@ function runStep(net: Sequential, bound: (ParameterLocation | null)[]): void {
   const result = tidy(() => {
     const x = borrowTensor(args.batchPtr + args.startRow * featureSize * 4, [args.rows, ...init.inputShape]);
     const logits = net.forward(x);
-    const loss = crossEntropy(logits, labels, { labelSmoothing: args.labelSmoothing, reduction: "mean" });
+    // The teacher's logits of this share's rows, when distilling: rows [startRow, startRow + rows) of the batch's.
+    const classes = logits.shape[1];
+    const teacher = args.teacherPtr === 0 ? undefined : {
+      logits: borrowTensor(args.teacherPtr + args.startRow * classes * 4, [args.rows, classes]), temperature: args.temperature, alpha: args.alpha,
+    };
+    const loss = trainingLoss(logits, labels, args.labelSmoothing, teacher);
     const value = loss.item();
     // Weighting this share's mean loss by its share of the batch makes the summed gradients those of the full-batch mean.
     backward(loss, full([], args.share));

@@ -2,6 +2,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { prepareData } from "../data/prepare.js";
+import { teacherTargets } from "../distill/teacher.js";
 import { atomicWrite, removeOrphanedTemporaries } from "../io/atomic-write.js";
 import { loadCheckpoint, loadTrainingState, loadWeightsInto, saveCheckpoint } from "../io/checkpoint.js";
 import type { Recipe } from "../recipe/schema.js";
@@ -85,6 +86,7 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
   const dataOptions = { ...recipe.data, ...(options.dataDir ? { dataDir: options.dataDir } : {}) };
   const data = prepareData(dataOptions, recipe.seed);
   log(`data: ${data.train.length} train, ${data.validation.length} validation, ${data.test.length} test examples of shape [${data.train.featureShape}]`);
+  const distill = recipe.distill === undefined ? undefined : teacherTargets(recipe.distill, data, log);
 
   const stepsPerEpoch = recipe.data.dropLast ? Math.floor(data.train.length / recipe.data.batchSize) : Math.ceil(data.train.length / recipe.data.batchSize);
   const total = totalSteps(recipe, data.train);
@@ -127,6 +129,7 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
     evalEvery: recipe.train.evalEvery,
     threads: recipe.train.threads,
     labelSmoothing: recipe.train.labelSmoothing,
+    distill,
     hooks,
     onStep: options.onStep,
     onEpochStart: options.onEpochStart,

@@ -1,6 +1,5 @@
 // The training loop: seeded batching, forward/backward/step with hook points, evaluation, early stopping, divergence checks.
 import { backward } from "../autograd/engine.js";
-import { crossEntropy } from "../autograd/ops/loss.js";
 import { argmax } from "../autograd/ops/reduce.js";
 import type { Model } from "../nn/presets.js";
 import { clipGradNorm, clipWeights } from "../optim/clip.js";
@@ -8,6 +7,8 @@ import type { Optimizer } from "../optim/optimizer.js";
 import { applySchedule, type Schedule } from "../optim/schedules.js";
 import { BatchLoader, type Batch } from "../data/batches.js";
 import type { Dataset } from "../data/dataset.js";
+import type { TeacherTargets } from "../distill/teacher.js";
+import { trainingLoss, type BatchTeacher } from "../distill/training-loss.js";
 import { DataParallel } from "../parallel/data-parallel.js";
 import type { RngState } from "../tensor/rng.js";
 import { empty, keep, rowsView, tidy, viewAs, type Tensor } from "../tensor/tensor.js";
@@ -27,6 +28,8 @@ export interface TrainerOptions {
   /** Learning-rate schedule evaluated at every step (t = steps done). */
   schedule?: Schedule;
   labelSmoothing?: number;
+  /** Knowledge distillation: the teacher's logits of every training example, T and α (src/distill); the training loss becomes the distillation loss. */
+  distill?: TeacherTargets;
   /** Reshuffle every epoch (default true) and drop a short last batch (default false). */
   shuffle?: boolean;
   dropLast?: boolean;
@@ -63,6 +66,8 @@ export class Trainer {
   private bestMetric: number | null = null;
   private epochsWithoutImprovement = 0;
   private readonly batchX: Tensor;
+  /** The teacher's logits of the current batch's examples (distillation only), gathered by example index. */
+  private readonly batchTeacherLogits: Tensor | null = null;
   private readonly trainBatches: BatchLoader;
   /** The worker threads of data-parallel steps (threads > 1), started at the first step and closed by `fit` or `close`. */
   private parallel: DataParallel | null = null;
@@ -77,6 +82,13 @@ export class Trainer {
     }
     // One batch tensor for the whole run: no allocation per batch.
     this.batchX = keep(empty([batchSize, train.featureSize]));
+    if (options.distill !== undefined) {
+      const { logits, classes } = options.distill;
+      if (classes !== train.classCount || logits.length !== train.length * classes) {
+        throw new RangeError(`train: the teacher's logits hold ${logits.length} values of ${classes} classes; the training data needs ${train.length} examples × ${train.classCount} classes`);
+      }
+      this.batchTeacherLogits = keep(empty([batchSize, classes]));
+    }
     this.trainBatches = new BatchLoader(train, {
       batchSize,
       shuffleSeed: options.shuffle === false ? undefined : options.seed,
@@ -97,19 +109,33 @@ export class Trainer {
     return x;
   }
 
+  /** The teacher's logits of the batch's examples (looked up by their dataset indices), with T and α; undefined without distillation. */
+  private batchTeacher(batch: Batch): BatchTeacher | undefined {
+    const distill = this.options.distill;
+    if (distill === undefined || this.batchTeacherLogits === null) return undefined;
+    const { logits, classes, temperature, alpha } = distill;
+    const rows = batch.size === this.options.batchSize ? this.batchTeacherLogits : rowsView(this.batchTeacherLogits, 0, batch.size);
+    const data = rows.data;
+    for (let r = 0; r < batch.size; r++) {
+      const example = batch.indices[r];
+      data.set(logits.subarray(example * classes, (example + 1) * classes), r * classes);
+    }
+    return { logits: rows, temperature, alpha };
+  }
+
   private modelInput(x: Tensor): Tensor {
     return viewAs(x, [x.shape[0], ...this.options.model.inputShape]);
   }
 
-  /** One optimizer step on a batch; returns the loss and the number of correct predictions. */
-  trainStep(x: Tensor, labels: Int32Array): { loss: number; correct: number } {
+  /** One optimizer step on a batch (distilling from `teacher`'s logits of its rows, if given); returns the loss and the number of correct predictions. */
+  trainStep(x: Tensor, labels: Int32Array, teacher?: BatchTeacher): { loss: number; correct: number } {
     const { model, optimizer, hooks = [], schedule, gradClipNorm, weightClip, labelSmoothing } = this.options;
     if (schedule) applySchedule(optimizer, schedule, this.step);
     for (const h of hooks) h.beforeStep?.(this.hookContext());
     model.net.train();
-    const result = (this.options.threads ?? 1) > 1 ? this.parallelForwardBackward(x, labels) : tidy(() => {
+    const result = (this.options.threads ?? 1) > 1 ? this.parallelForwardBackward(x, labels, teacher) : tidy(() => {
       const logits = model.net.forward(this.modelInput(x));
-      const loss = crossEntropy(logits, labels, { labelSmoothing: labelSmoothing ?? 0, reduction: "mean" });
+      const loss = trainingLoss(logits, labels, labelSmoothing ?? 0, teacher);
       const value = loss.item();
       if (!Number.isFinite(value)) throw this.divergedError(value);
       backward(loss);
@@ -126,10 +152,10 @@ export class Trainer {
   }
 
   // The batch split over the threads; the loss is checked once the shares are combined.
-  private parallelForwardBackward(x: Tensor, labels: Int32Array): { loss: number; correct: number } {
+  private parallelForwardBackward(x: Tensor, labels: Int32Array, teacher?: BatchTeacher): { loss: number; correct: number } {
     const { model, threads = 1, seed, batchSize, labelSmoothing } = this.options;
     this.parallel ??= DataParallel.start(model, { threads, seed, batchSize });
-    const result = this.parallel.forwardBackward(x, labels, { step: this.step, labelSmoothing });
+    const result = this.parallel.forwardBackward(x, labels, { step: this.step, labelSmoothing, teacher });
     if (!Number.isFinite(result.loss)) throw this.divergedError(result.loss);
     return result;
   }
@@ -172,8 +198,10 @@ export class Trainer {
       for (; b < stepsPerEpoch && (steps === undefined || this.step < steps); b++) {
         const batch = this.trainBatches.fill(this.epoch, b);
         const x = this.batchTensor(batch);
-        const r = this.trainStep(x, batch.labels);
+        const teacher = this.batchTeacher(batch);
+        const r = this.trainStep(x, batch.labels, teacher);
         if (x !== this.batchX) x.dispose();
+        if (teacher !== undefined && teacher.logits !== this.batchTeacherLogits) teacher.logits.dispose();
         lossSum += r.loss * batch.size;
         correct += r.correct;
         seen += batch.size;
