@@ -82,3 +82,26 @@ for (const threads of [1, 2]) {
     assertSameCheckpoint(straight.checkpoint, resumed.checkpoint);
   });
 }
+
+// Hooks are untouched by distillation: a pruning method that converts layers to CSR and stochastic L0 gates, at 1 and 2 threads.
+const otherMethods = [
+  { sparsity: { method: "gmp", initialSparsity: 0, finalSparsity: 0.9, beginStep: 2, endStep: 16, frequency: 2 }, optimizer: {} },
+  // The gates learn at a high rate of their own, as in the regularization recipes' tests.
+  { sparsity: { method: "l0", lambda: 1e-3, fineTune: { epochs: 1 } }, optimizer: { optimizer: { name: "sgd", lr: 0.05, momentum: 0.9, paramGroups: [{ pattern: "*.log_alpha", lr: 100 }] } } },
+];
+for (const { sparsity, optimizer } of otherMethods) {
+  test(`distillation with sparsity method ${sparsity.method}: 2 threads follow 1, the model ends sparse`, { timeout: 120_000 }, () => {
+    const run = (threads: number) => {
+      const losses: number[] = [];
+      const summary = runRecipe(student({}, { sparsity, train: { epochs: 3, threads }, ...optimizer }), `${sparsity.method}.yaml`, {
+        runDir: join(root, `${sparsity.method}-${threads}`), onStep: ({ loss }) => losses.push(loss),
+      });
+      return { losses, summary };
+    };
+    const single = run(1), parallel = run(2);
+    assert.ok(single.losses.length >= 33 && single.losses.every(Number.isFinite));
+    assert.equal(parallel.losses.length, single.losses.length);
+    parallel.losses.forEach((loss, i) => assert.ok(Math.abs(loss - single.losses[i]) <= 1e-5 * single.losses[i], `step ${i}: ${loss} vs ${single.losses[i]}`));
+    assert.ok(single.summary.sparsity > 0.3, `sparsity ${single.summary.sparsity}`);
+  });
+}
