@@ -3,6 +3,7 @@
 // Every object is strict, so a misspelt key is an error rather than a silently ignored setting.
 // A new section (e.g. `sparsity`) is one more line in `recipeShape`.
 import { z } from "zod";
+import { quantizeSchema } from "../quantize/qat-schema.js";
 import { sparsitySchema } from "../sparse/registry.js";
 import { density, expected, flag, fraction, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, section, text, unitInterval } from "./fields.js";
 
@@ -218,6 +219,7 @@ const recipeShape = {
   train: trainSchema.prefault({}),
   output: outputSchema.prefault({}),
   sparsity: sparsitySchema().optional().describe("How the network becomes sparse: a method from src/sparse/ (see README)."),
+  quantize: quantizeSchema.optional(),
 };
 
 export const recipeSchema = section(recipeShape);

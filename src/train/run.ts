@@ -6,6 +6,7 @@ import { atomicWrite, removeOrphanedTemporaries } from "../io/atomic-write.js";
 import { loadCheckpoint, loadTrainingState, loadWeightsInto, saveCheckpoint } from "../io/checkpoint.js";
 import type { Recipe } from "../recipe/schema.js";
 import { buildModel, planModel, weightLayerShapes } from "../nn/presets.js";
+import { FakeQuantizer } from "../quantize/qat.js";
 import type { SparsityContext } from "../sparse/method.js";
 import { resolveSparsity } from "../sparse/registry.js";
 import { modelSpecFromRecipe, optimizerFromRecipe, scheduleFromRecipe, totalSteps } from "./from-recipe.js";
@@ -110,6 +111,7 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
     sparsity?.method.prepareModel?.(sparsity.config, model, context);
   }
   const optimizer = optimizerFromRecipe(recipe.optimizer, model.net.parameters());
+  const quantizer = recipe.quantize ? new FakeQuantizer(recipe.quantize) : undefined;
   const hooks = [...(options.hooks ?? []), ...(sparsity?.method.hooks?.(sparsity.config, model, optimizer, context) ?? [])];
   const trainer = new Trainer({
     model, optimizer, train: data.train,
@@ -128,6 +130,7 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
     threads: recipe.train.threads,
     labelSmoothing: recipe.train.labelSmoothing,
     hooks,
+    weightSwap: quantizer,
     onStep: options.onStep,
     onEpochStart: options.onEpochStart,
   });
@@ -136,6 +139,7 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
     log(`resumed from ${resumed.path} at epoch ${trainer.epoch}, step ${trainer.step}`);
   }
   log(`model ${model.spec.preset}:\n${model.net.summary()}`);
+  if (quantizer) log(`quantize: ${quantizer.describe(model.net.parameters())}; the final weights are quantized`);
 
   const metricsPath = join(runDir, "metrics.jsonl");
   if (resumed === null) writeFileSync(metricsPath, "");
@@ -161,6 +165,11 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
     log(`${sparsity.config.method}: finished; model now:\n${model.net.summary()}`);
   }
 
+  if (quantizer) {
+    // The final model is the quantized one: test accuracy and final.safetensors are on the grid.
+    const q = quantizer.quantizeInPlace(model.net.parameters());
+    log(`quantize: final weights on the int${quantizer.options.bits} grid (${q.entries} stored entries in ${q.weights} weights; ${q.roundedToZero} rounded to zero, kept in the structure)`);
+  }
   const test: Evaluation = trainer.evaluate(data.test);
   const counts = countParameters(model.net.parameters());
   const metrics = { test_accuracy: test.accuracy, test_loss: test.loss };
