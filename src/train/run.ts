@@ -139,7 +139,10 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
     log(`resumed from ${resumed.path} at epoch ${trainer.epoch}, step ${trainer.step}`);
   }
   log(`model ${model.spec.preset}:\n${model.net.summary()}`);
-  if (quantizer) log(`quantize: ${quantizer.describe(model.net.parameters())}; the final weights are quantized`);
+  if (quantizer) {
+    const never = quantizer.options.startEpoch >= trainer.options.epochs ? ` (no step trains quantized: the run has ${trainer.options.epochs} epochs)` : "";
+    log(`quantize: ${quantizer.describe(model.net.parameters())}${never}; the final weights are quantized`);
+  }
 
   const metricsPath = join(runDir, "metrics.jsonl");
   if (resumed === null) writeFileSync(metricsPath, "");
