@@ -7,6 +7,7 @@ import { loadCheckpoint, loadTrainingState, loadWeightsInto, saveCheckpoint } fr
 import type { Recipe } from "../recipe/schema.js";
 import { buildModel, planModel, weightLayerShapes } from "../nn/presets.js";
 import { FakeQuantizer } from "../quantize/qat.js";
+import { applyCheckpointMasks, checkpointStructure } from "../quantize/qat-init.js";
 import type { SparsityContext } from "../sparse/method.js";
 import { resolveSparsity } from "../sparse/registry.js";
 import { modelSpecFromRecipe, optimizerFromRecipe, scheduleFromRecipe, totalSteps } from "./from-recipe.js";
@@ -102,12 +103,16 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
       const densities = sparsity.method.layerDensities(sparsity.config, weightLayerShapes(planModel(spec)), context);
       spec.sparse = { ...spec.sparse, ...densities };
     }
+    // Quantization-aware fine-tuning without a sparsity method keeps the checkpoint's CSR layers and masks.
+    const kept = recipe.quantize !== undefined && sparsity === null && recipe.model.initFrom !== undefined ? checkpointStructure(recipe.model.initFrom) : null;
+    if (kept) spec.sparse = { ...kept.sparse, ...spec.sparse };
     // Starting from a checkpoint, sparse layers take its structure: drawing one first would be wasted.
     model = buildModel(spec, { sparseStructure: recipe.model.initFrom !== undefined ? "empty" : "random" });
     if (recipe.model.initFrom !== undefined) {
       loadWeightsInto(model, recipe.model.initFrom);
       log(`model: weights from ${recipe.model.initFrom}`);
     }
+    if (kept) log(`quantize: the structure of ${recipe.model.initFrom} is kept (${Object.keys(kept.sparse).length} CSR layer(s), ${applyCheckpointMasks(model, kept)} mask(s) fixed)`);
     sparsity?.method.prepareModel?.(sparsity.config, model, context);
   }
   const optimizer = optimizerFromRecipe(recipe.optimizer, model.net.parameters());

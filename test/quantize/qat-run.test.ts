@@ -4,7 +4,9 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { loadCheckpoint } from "../../src/io/checkpoint.js";
+import { loadCheckpoint, saveCheckpoint } from "../../src/io/checkpoint.js";
+import { Linear } from "../../src/nn/linear.js";
+import { tensor } from "../../src/tensor/tensor.js";
 import { readSafetensors } from "../../src/io/safetensors.js";
 import type { NamedParameter } from "../../src/nn/sequential.js";
 import { quantizedWeights } from "../../src/quantize/qat.js";
@@ -113,4 +115,28 @@ test("with RigL running during QAT the structure changes only at RigL's updates,
   parallel.losses.forEach((loss, i) => assert.ok(Math.abs(loss - single.losses[i]) <= 1e-5 * single.losses[i], `step ${i + 1}: ${loss} (2 threads) vs ${single.losses[i]} (1 thread)`));
   assert.equal(parallel.summary.params_nonzero, single.summary.params_nonzero);
   assert.deepEqual(offGrid(single.summary.checkpoint, 8), []);
+});
+
+test("QAT from a sparse checkpoint without a sparsity method keeps its CSR layers and masks: its zeros stay zero", () => {
+  // The source: layer 0 CSR (20%), layer 2 masked (every third weight pruned), layer 4 dense.
+  const trained = runRecipe(recipe({ train: { epochs: 1 }, quantize: undefined, output: { checkpointEvery: 0 } }), "qat-source.yaml", { runDir: join(root, "source") });
+  const source = loadCheckpoint(trained.checkpoint);
+  const layer2 = source.model.net.layers[2] as Linear;
+  layer2.setMask(tensor(Array.from({ length: layer2.weight.size }, (_, i) => (i % 3 === 0 ? 0 : 1)), [...layer2.weight.shape]));
+  const sourcePath = join(root, "source", "masked.safetensors");
+  saveCheckpoint(sourcePath, source.model, { recipe: source.recipe, normalizer: source.normalizer, step: source.step, epoch: source.epoch, seed: source.seed });
+
+  const lines: string[] = [];
+  const qat = runRecipe(recipe({
+    model: { preset: "mlp", widths: [32, 16], initFrom: sourcePath },
+    train: { epochs: 2 }, output: { checkpointEvery: 0 }, quantize: { bits: 4 },
+  }), "qat-init.yaml", { runDir: join(root, "init"), log: (l) => lines.push(l) });
+  assert.ok(lines.includes(`quantize: the structure of ${sourcePath} is kept (1 CSR layer(s), 1 mask(s) fixed)`), lines.join("\n"));
+  const before = readSafetensors(sourcePath).tensors, after = readSafetensors(qat.checkpoint).tensors;
+  for (const name of ["layers.0.weight.crow_indices", "layers.0.weight.col_indices", "layers.2.weight_mask"]) {
+    assert.deepEqual(Buffer.from(after.get(name)!.values.buffer), Buffer.from(before.get(name)!.values.buffer), `${name} unchanged`);
+  }
+  const masked = after.get("layers.2.weight")!.values as Float32Array;
+  assert.ok(masked.every((v, i) => i % 3 !== 0 || v === 0), "the masked weights are still zero");
+  assert.notDeepEqual(after.get("layers.0.weight.values")!.values, before.get("layers.0.weight.values")!.values, "the CSR values were trained");
 });
