@@ -4,6 +4,7 @@
 // A new section (e.g. `sparsity`) is one more line in `recipeShape`.
 import { z } from "zod";
 import { distillSchema } from "../distill/recipe-section.js";
+import { quantizeSchema } from "../quantize/qat-schema.js";
 import { sparsitySchema } from "../sparse/registry.js";
 import { density, expected, flag, fraction, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, section, text, unitInterval } from "./fields.js";
 
@@ -219,6 +220,7 @@ const recipeShape = {
   train: trainSchema.prefault({}),
   output: outputSchema.prefault({}),
   sparsity: sparsitySchema().optional().describe("How the network becomes sparse: a method from src/sparse/ (see README)."),
+  quantize: quantizeSchema.optional(),
   distill: distillSchema.optional(),
 };
 

@@ -34,3 +34,15 @@ export interface TrainerHooks {
   afterStep?(ctx: HookContext): void;
   endOfEpoch?(ctx: HookContext, summary: EpochSummary): void;
 }
+
+/**
+ * Weights replaced in place for the passes that should see them (fake quantization) and restored
+ * right after: the trainer calls `swapIn` after the beforeStep hooks and before a validation pass,
+ * and `restore` right after backward (before the afterBackward hooks, so that they, gradient
+ * clipping and the optimizer see the original weights) and after the validation pass.
+ */
+export interface WeightSwap {
+  /** Swaps the weights if active at this position (`ctx.epoch` is the epoch being trained); returns whether it did. */
+  swapIn(ctx: HookContext): boolean;
+  restore(): void;
+}

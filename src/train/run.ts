@@ -7,6 +7,8 @@ import { atomicWrite, removeOrphanedTemporaries } from "../io/atomic-write.js";
 import { loadCheckpoint, loadTrainingState, loadWeightsInto, saveCheckpoint } from "../io/checkpoint.js";
 import type { Recipe } from "../recipe/schema.js";
 import { buildModel, planModel, weightLayerShapes } from "../nn/presets.js";
+import { FakeQuantizer } from "../quantize/qat.js";
+import { applyCheckpointMasks, checkpointStructure } from "../quantize/qat-init.js";
 import type { SparsityContext } from "../sparse/method.js";
 import { resolveSparsity } from "../sparse/registry.js";
 import { modelSpecFromRecipe, optimizerFromRecipe, scheduleFromRecipe, totalSteps } from "./from-recipe.js";
@@ -103,15 +105,20 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
       const densities = sparsity.method.layerDensities(sparsity.config, weightLayerShapes(planModel(spec)), context);
       spec.sparse = { ...spec.sparse, ...densities };
     }
+    // Quantization-aware fine-tuning without a sparsity method keeps the checkpoint's CSR layers and masks.
+    const kept = recipe.quantize !== undefined && sparsity === null && recipe.model.initFrom !== undefined ? checkpointStructure(recipe.model.initFrom) : null;
+    if (kept) spec.sparse = { ...kept.sparse, ...spec.sparse };
     // Starting from a checkpoint, sparse layers take its structure: drawing one first would be wasted.
     model = buildModel(spec, { sparseStructure: recipe.model.initFrom !== undefined ? "empty" : "random" });
     if (recipe.model.initFrom !== undefined) {
       loadWeightsInto(model, recipe.model.initFrom);
       log(`model: weights from ${recipe.model.initFrom}`);
     }
+    if (kept) log(`quantize: the structure of ${recipe.model.initFrom} is kept (${Object.keys(kept.sparse).length} CSR layer(s), ${applyCheckpointMasks(model, kept)} mask(s) fixed)`);
     sparsity?.method.prepareModel?.(sparsity.config, model, context);
   }
   const optimizer = optimizerFromRecipe(recipe.optimizer, model.net.parameters());
+  const quantizer = recipe.quantize ? new FakeQuantizer(recipe.quantize) : undefined;
   const hooks = [...(options.hooks ?? []), ...(sparsity?.method.hooks?.(sparsity.config, model, optimizer, context) ?? [])];
   const trainer = new Trainer({
     model, optimizer, train: data.train,
@@ -131,6 +138,7 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
     labelSmoothing: recipe.train.labelSmoothing,
     distill,
     hooks,
+    weightSwap: quantizer,
     onStep: options.onStep,
     onEpochStart: options.onEpochStart,
   });
@@ -139,6 +147,10 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
     log(`resumed from ${resumed.path} at epoch ${trainer.epoch}, step ${trainer.step}`);
   }
   log(`model ${model.spec.preset}:\n${model.net.summary()}`);
+  if (quantizer) {
+    const never = quantizer.options.startEpoch >= trainer.options.epochs ? ` (no step trains quantized: the run has ${trainer.options.epochs} epochs)` : "";
+    log(`quantize: ${quantizer.describe(model.net.parameters())}${never}; the final weights are quantized`);
+  }
 
   const metricsPath = join(runDir, "metrics.jsonl");
   if (resumed === null) writeFileSync(metricsPath, "");
@@ -164,6 +176,11 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
     log(`${sparsity.config.method}: finished; model now:\n${model.net.summary()}`);
   }
 
+  if (quantizer) {
+    // The final model is the quantized one: test accuracy and final.safetensors are on the grid.
+    const q = quantizer.quantizeInPlace(model.net.parameters());
+    log(`quantize: final weights on the int${quantizer.options.bits} grid (${q.entries} stored entries in ${q.weights} weights; ${q.roundedToZero} rounded to zero, kept in the structure)`);
+  }
   const test: Evaluation = trainer.evaluate(data.test);
   const counts = countParameters(model.net.parameters());
   const metrics = { test_accuracy: test.accuracy, test_loss: test.loss };

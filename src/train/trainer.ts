@@ -13,7 +13,7 @@ import { DataParallel } from "../parallel/data-parallel.js";
 import type { RngState } from "../tensor/rng.js";
 import { empty, keep, rowsView, tidy, viewAs, type Tensor } from "../tensor/tensor.js";
 import { evaluate, type Evaluation } from "./evaluate.js";
-import type { EpochSummary, HookContext, TrainerHooks } from "./hooks.js";
+import type { EpochSummary, HookContext, TrainerHooks, WeightSwap } from "./hooks.js";
 
 export interface TrainerOptions {
   model: Model;
@@ -39,6 +39,8 @@ export interface TrainerOptions {
   evalEvery?: number;
   earlyStopping?: { patience: number; metric: "val_loss" | "val_accuracy"; minDelta?: number };
   hooks?: TrainerHooks[];
+  /** Weights swapped in for forward/backward and validation (quantization-aware training), see WeightSwap. */
+  weightSwap?: WeightSwap;
   /** Threads for data-parallel steps (src/parallel): 1 (default) computes on the calling thread only. */
   threads?: number;
   /** Called after every step with the running numbers (for progress bars). */
@@ -133,14 +135,14 @@ export class Trainer {
     if (schedule) applySchedule(optimizer, schedule, this.step);
     for (const h of hooks) h.beforeStep?.(this.hookContext());
     model.net.train();
-    const result = (this.options.threads ?? 1) > 1 ? this.parallelForwardBackward(x, labels, teacher) : tidy(() => {
+    const result = this.withSwappedWeights(() => (this.options.threads ?? 1) > 1 ? this.parallelForwardBackward(x, labels, teacher) : tidy(() => {
       const logits = model.net.forward(this.modelInput(x));
       const loss = trainingLoss(logits, labels, labelSmoothing ?? 0, teacher);
       const value = loss.item();
       if (!Number.isFinite(value)) throw this.divergedError(value);
       backward(loss);
       return { loss: value, correct: countCorrect(logits, labels) };
-    });
+    }));
     for (const h of hooks) h.afterBackward?.(this.hookContext(result.loss));
     if (gradClipNorm !== undefined) clipGradNorm(optimizer.parameters(), gradClipNorm);
     optimizer.step();
@@ -149,6 +151,17 @@ export class Trainer {
     this.step++;
     for (const h of hooks) h.afterStep?.(this.hookContext(result.loss));
     return result;
+  }
+
+  /** Runs `pass` with the weight swap applied (when it is active now), restoring the weights even if `pass` throws. */
+  private withSwappedWeights<T>(pass: () => T): T {
+    const swap = this.options.weightSwap;
+    if (swap === undefined || !swap.swapIn(this.hookContext())) return pass();
+    try {
+      return pass();
+    } finally {
+      swap.restore();
+    }
   }
 
   // The batch split over the threads; the loss is checked once the shares are combined.
@@ -214,7 +227,7 @@ export class Trainer {
       };
       const last = this.epoch + 1 >= epochs || (steps !== undefined && this.step >= steps);
       if (validation && ((this.epoch + 1) % (this.options.evalEvery ?? 1) === 0 || last)) {
-        const v = this.evaluate(validation);
+        const v = this.withSwappedWeights(() => this.evaluate(validation));
         summary.valLoss = v.loss;
         summary.valAccuracy = v.accuracy;
       }

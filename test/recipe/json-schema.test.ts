@@ -12,7 +12,7 @@ test("schema/recipe.schema.json is up to date (regenerate with node scripts/gene
 test("the JSON Schema is strict at the top and lists every section", () => {
   const schema = recipeJsonSchema() as { additionalProperties: boolean; properties: Record<string, unknown>; required?: string[] };
   assert.equal(schema.additionalProperties, false);
-  assert.deepEqual(Object.keys(schema.properties), ["name", "description", "seed", "data", "model", "optimizer", "schedule", "train", "output", "sparsity", "distill"]);
+  assert.deepEqual(Object.keys(schema.properties), ["name", "description", "seed", "data", "model", "optimizer", "schedule", "train", "output", "sparsity", "quantize", "distill"]);
   assert.equal(schema.required, undefined);
 });
 

@@ -111,7 +111,7 @@ test("wrong types and out-of-range values: line, column, path, what is allowed a
 
 test("unknown keys at any level name the key, suggest a close one and list the allowed ones", () => {
   assert.deepEqual(errorsOf("seed: 1\nsparsty: {method: rigl}\noptimizer:\n  name: adam\n  lr: 0.01\n  beta: [0.9, 0.99]\n"), [
-    'recipes/x.yaml:2:1: sparsty: unknown key "sparsty" (did you mean "sparsity"?); allowed here: name, description, seed, data, model, optimizer, schedule, train, output, sparsity, distill',
+    'recipes/x.yaml:2:1: sparsty: unknown key "sparsty" (did you mean "sparsity"?); allowed here: name, description, seed, data, model, optimizer, schedule, train, output, sparsity, quantize, distill',
     'recipes/x.yaml:6:3: optimizer.beta: unknown key "beta" (did you mean "betas"?); allowed here: name, lr, betas, eps, weightDecay, paramGroups, gradClip, weightClip',
   ]);
   // A key valid for one preset is unknown for another.
