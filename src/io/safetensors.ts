@@ -7,8 +7,8 @@ import { readFileSync } from "node:fs";
 import { atomicWrite } from "./atomic-write.js";
 import { findDuplicateKey } from "./json-duplicate-keys.js";
 
-export type SafetensorsDtype = "F32" | "I32" | "I64" | "U8";
-export type TensorValues = Float32Array | Int32Array | BigInt64Array | Uint8Array;
+export type SafetensorsDtype = "F32" | "I32" | "I64" | "U8" | "I8";
+export type TensorValues = Float32Array | Int32Array | BigInt64Array | Uint8Array | Int8Array;
 
 export interface StoredTensor {
   dtype: SafetensorsDtype;
@@ -28,7 +28,7 @@ export interface SafetensorsContent {
   metadata: Record<string, string>;
 }
 
-const bytesPerValue: Record<SafetensorsDtype, number> = { F32: 4, I32: 4, I64: 8, U8: 1 };
+const bytesPerValue: Record<SafetensorsDtype, number> = { F32: 4, I32: 4, I64: 8, U8: 1, I8: 1 };
 const metadataKey = "__metadata__";
 /** The reference implementation refuses larger headers; so do we, before allocating for one. */
 const maxHeaderBytes = 100_000_000;
@@ -88,6 +88,7 @@ function dtypeOf(values: TensorValues): SafetensorsDtype {
   if (values instanceof Float32Array) return "F32";
   if (values instanceof Int32Array) return "I32";
   if (values instanceof BigInt64Array) return "I64";
+  if (values instanceof Int8Array) return "I8";
   return "U8";
 }
 
@@ -191,6 +192,7 @@ function copyValues(bytes: Uint8Array, start: number, length: number, dtype: Saf
     case "I32": return new Int32Array(buffer);
     case "I64": return new BigInt64Array(buffer);
     case "U8": return new Uint8Array(buffer);
+    case "I8": return new Int8Array(buffer);
   }
 }
 
