@@ -19,7 +19,7 @@ const layerSchema = z.strictObject({
 
 const quantizationSchema = z.strictObject({
   scheme: z.literal("symmetric", expected('"symmetric"')),
-  bits: z.union([z.literal(8), z.literal(4)], expected("8 or 4")),
+  bits: z.literal([8, 4], expected("8 or 4")),
   granularity: oneOf(GRANULARITIES),
   zero_point: z.literal(0, expected("0 (symmetric quantization)")),
   layers: z.record(z.string(), layerSchema, expected("a mapping of weight names to {shape, nnz_before, nnz_after}")),

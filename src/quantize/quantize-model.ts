@@ -40,7 +40,7 @@ export interface QuantizedWeight {
   codes: Int8Array;
   /** One per row (per-row) or one (per-tensor); finite and > 0. */
   scales: Float32Array;
-  /** Entries the weight stored (CSR entries; every entry of a dense or masked weight). */
+  /** Entries the structure keeps: CSR entries, the ones of a mask, every entry of an unmasked dense weight. */
   storedBefore: number;
   storedAfter: number;
   nonzeroBefore: number;
@@ -88,6 +88,7 @@ function quantizeDense(p: NamedParameter, bits: QuantBits, granularity: Granular
   const rows = shape[0];
   const offsets = offsetsFor(granularity, () => denseRowOffsets(rows, w.length / rows), w.length);
   const nonzeroBefore = countNonzero(w);
+  const storedBefore = p.mask ? countNonzero(p.mask.data) : w.length;
   const { codes, scales } = quantizeRows(w, offsets, bits);
   w.set(dequantizeRows(codes, scales, offsets));
   if (p.mask) {
@@ -98,7 +99,7 @@ function quantizeDense(p: NamedParameter, bits: QuantBits, granularity: Granular
   }
   return {
     name: p.name, storage: p.mask ? "masked" : "dense", shape, codes, scales,
-    storedBefore: w.length, storedAfter: w.length, nonzeroBefore, nonzeroAfter: countNonzero(codes),
+    storedBefore, storedAfter: p.mask ? countNonzero(codes) : w.length, nonzeroBefore, nonzeroAfter: countNonzero(codes),
   };
 }
 
