@@ -115,7 +115,9 @@ export function decodeSafetensors(bytes: Uint8Array, fileName: string): Safetens
   try {
     header = JSON.parse(text);
   } catch (error) {
-    return fail(`the header is not valid JSON (${(error as Error).message})`);
+    // A header cut short (a wrong header length) is the usual cause; say so rather than quote the parser.
+    const message = (error as Error).message;
+    return fail(/Unexpected end of JSON/.test(message) ? "the header is not valid JSON: it ends before the JSON does (is the 8-byte header length right?)" : `the header is not valid JSON (${message})`);
   }
   if (typeof header !== "object" || header === null || Array.isArray(header)) return fail("the header must be a JSON object");
   // JSON.parse keeps the last of two equal keys; a second tensor of the same name would vanish unseen.

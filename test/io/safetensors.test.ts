@@ -82,6 +82,7 @@ test("every corruption is an error naming the file and the problem", () => {
     [handMadeFile("{}", []).subarray(0, 8), /f\.st: header length 8 is larger than the file \(0 bytes after the 8-byte length\)/],
     [(() => { const b = handMadeFile("{}", []); b[7] = 1; return b; })(), /f\.st: header length 72057594037927944 is larger than the file/],
     [handMadeFile("{not json", []), /f\.st: the header is not valid JSON/],
+    [handMadeFile('{"a": ', []), /f\.st: the header is not valid JSON: it ends before the JSON does \(is the 8-byte header length right\?\)$/],
     [handMadeFile("[1, 2]", []), /f\.st: the header must be a JSON object/],
     [(() => { const b = handMadeFile('{"a":"xx"}', []); b[15] = 0xff; return b; })(), /f\.st: the header is not valid UTF-8/],
     [corrupt({ a: entry("F16", [2], [0, 4]) }, 4), /f\.st: tensor "a": unknown dtype "F16" \(supported: F32, I32, I64, U8, I8\)/],
