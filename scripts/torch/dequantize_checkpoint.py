@@ -1,7 +1,7 @@
 """Opens a quantized sparsetrain checkpoint with PyTorch: codes × scales, then the float model as load_checkpoint.py runs it.
 
-Usage: /usr/bin/python3 scripts/torch/dequantize_checkpoint.py <quantized.safetensors> <inputs.json>
-Prints JSON {"quantization": {...}, "weights": {name: flat dense weight}, "logits": [[...], ...]}.
+Usage: /usr/bin/python3 scripts/torch/dequantize_checkpoint.py <inputs.json> <quantized.safetensors>...
+Prints one JSON line per checkpoint: {"quantization": {...}, "weights": {name: flat dense weight}, "logits": [[...], ...]}.
 
 Layout (README "Quantization"): per quantized weight <name>, int8 codes as I8 (dense: the weight's
 shape; CSR: <name>.values) or int4 codes packed two per byte as U8 (flat, first code in the low
@@ -44,8 +44,8 @@ def dequantize(tensors, quantization, sparse_shapes):
             tensors[name] = codes.to(torch.float32) * scale.reshape([-1] + [1] * (len(shape) - 1))
 
 
-def main():
-    tensors, metadata = read_safetensors(sys.argv[1])
+def run(path, inputs):
+    tensors, metadata = read_safetensors(path)
     quantization = json.loads(metadata["quantization"])
     sparse_shapes = json.loads(metadata.get("sparse", "{}"))
     dequantize(tensors, quantization, sparse_shapes)
@@ -53,12 +53,17 @@ def main():
     model = Model(json.loads(metadata["model"]))
     model.load_state_dict(state, strict=True)
     model.eval()
-    with open(sys.argv[2]) as f:
-        inputs = torch.tensor(json.load(f), dtype=torch.float32)
     with torch.no_grad():
         logits = model(inputs)
     weights = {name: state[name].flatten().tolist() for name in quantization["layers"]}
-    print(json.dumps({"quantization": quantization, "weights": weights, "logits": logits.tolist()}))
+    return {"quantization": quantization, "weights": weights, "logits": logits.tolist()}
+
+
+def main():
+    with open(sys.argv[1]) as f:
+        inputs = torch.tensor(json.load(f), dtype=torch.float32)
+    for path in sys.argv[2:]:
+        print(json.dumps(run(path, inputs)))
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ program
 
 program
   .command("info")
-  .description("per-layer shape, stored non-zeros, density and bytes of a checkpoint")
+  .description("per-layer shape, stored non-zeros, density and bytes of a checkpoint (quantized: bits and scales)")
   .argument("<checkpoint>", "checkpoint (.safetensors)")
   .option("--json", "print JSON instead of a table")
   .action(infoCommand);
