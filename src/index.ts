@@ -62,3 +62,9 @@ export { sensitivityScan, evaluatePruned, withPrunedWeights } from "./sparse/sen
 export type { SensitivityOptions, SensitivityScan, SensitivityRow, SensitivityLayer, TemporaryPruning } from "./sparse/sensitivity.js";
 export { budgetsFromSensitivity, budgetOverrides } from "./sparse/sensitivity-budgets.js";
 export type { BudgetOptions, SensitivityBudgets, LayerSensitivityBudget } from "./sparse/sensitivity-budgets.js";
+export * from "./quantize/rows.js";
+export { quantizeModel, quantizableWeights, isGranularity, GRANULARITIES } from "./quantize/quantize-model.js";
+export type { Granularity, QuantizeOptions, QuantizedWeight, ModelQuantization } from "./quantize/quantize-model.js";
+export { saveQuantizedCheckpoint, quantizedTensors, quantizationMetadata } from "./quantize/checkpoint-write.js";
+export type { QuantizationMetadata } from "./quantize/checkpoint-write.js";
+export type { CheckpointQuantization } from "./quantize/checkpoint-read.js";

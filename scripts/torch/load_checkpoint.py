@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-DTYPES = {"F32": np.float32, "I32": np.int32, "I64": np.int64, "U8": np.uint8}
+DTYPES = {"F32": np.float32, "I32": np.int32, "I64": np.int64, "U8": np.uint8, "I8": np.int8}
 
 
 def read_safetensors(path):

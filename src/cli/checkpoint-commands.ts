@@ -1,4 +1,4 @@
-// `sparsetrain eval` and `sparsetrain info`: evaluate a checkpoint on its test set, or list its layers with shapes, non-zeros and bytes.
+// `sparsetrain eval` and `sparsetrain info`: evaluate a checkpoint on its test set, or list its layers with shapes, non-zeros, bytes and (quantized files) bits and scales.
 import { statSync } from "node:fs";
 import type { Dataset } from "../data/dataset.js";
 import { loadImageDataset, type ImageDatasetName } from "../data/mnist.js";
@@ -43,6 +43,34 @@ export function evalCommand(path: string, options: { data?: ImageDatasetName; da
   if (options.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
 }
 
+/** Bytes a parameter takes in the file: its values or codes, CSR indices, mask and scales. */
+export function layerBytes(tensors: Map<string, { values: { byteLength: number } }>, name: string): number {
+  let bytes = 0;
+  for (const [n, t] of tensors) {
+    if (n === name || n.startsWith(`${name}.`) || n === `${name}_mask` || n === `${name}_scale`) bytes += t.values.byteLength;
+  }
+  return bytes;
+}
+
+/** Smallest and largest of `values` (a loop: spreading a long array into Math.min overflows the stack). */
+export function range(values: ArrayLike<number>): [number, number] {
+  let min = Infinity, max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] < min) min = values[i];
+    if (values[i] > max) max = values[i];
+  }
+  return [min, max];
+}
+
+/** How a quantized weight is stored, for `info`. */
+interface LayerQuantization {
+  bits: number;
+  granularity: string;
+  scales: number;
+  scale_min: number;
+  scale_max: number;
+}
+
 interface LayerInfo {
   name: string;
   kind: string;
@@ -52,22 +80,27 @@ interface LayerInfo {
   nonzero: number;
   density: number;
   bytes: number;
+  /** Present for the quantized weights of a quantized checkpoint. */
+  quantization?: LayerQuantization;
 }
 
 export function infoCommand(path: string, options: { json?: boolean }): void {
   const checkpoint = loadCheckpoint(path);
   const { tensors } = readSafetensors(path);
-  const bytesOf = (prefix: string) => [...tensors].filter(([n]) => n === prefix || n.startsWith(`${prefix}.`) || n === `${prefix}_mask`)
-    .reduce((s, [, t]) => s + t.values.byteLength, 0);
+  const quantization = checkpoint.quantization;
+  const quantized = new Map(quantization?.layers.map((l) => [l.name, l]));
   const layers: LayerInfo[] = checkpoint.model.net.parameters().map((p) => {
     const shape = p.sparse ? [p.sparse.rows, p.sparse.cols] : [...p.tensor.shape];
     const total = shape.reduce((a, b) => a * b, 1);
     let nonzero = 0;
     for (const v of p.tensor.data) if (v !== 0) nonzero++;
+    const q = quantized.get(p.name);
+    const [scaleMin, scaleMax] = q ? range(q.scales) : [0, 0];
     return {
       name: p.name, kind: p.layer.kind, shape,
       storage: p.sparse ? "csr" : p.mask ? "masked" : "dense",
-      stored: p.tensor.size, nonzero, density: nonzero / total, bytes: bytesOf(p.name),
+      stored: p.tensor.size, nonzero, density: nonzero / total, bytes: layerBytes(tensors, p.name),
+      ...(q && quantization ? { quantization: { bits: quantization.bits, granularity: quantization.granularity, scales: q.scales.length, scale_min: scaleMin, scale_max: scaleMax } } : {}),
     };
   });
   const counts = countParameters(checkpoint.model.net.parameters());
@@ -75,15 +108,21 @@ export function infoCommand(path: string, options: { json?: boolean }): void {
     checkpoint: path, model: checkpoint.spec.preset, step: checkpoint.step, epoch: checkpoint.epoch,
     params_total: counts.total, params_nonzero: counts.nonzero, sparsity: 1 - counts.nonzero / counts.total,
     file_bytes: statSync(path).size, sparsetrain_version: checkpoint.metadata.sparsetrain_version, metrics: checkpoint.metrics ?? null,
+    quantization: quantization ? { scheme: quantization.scheme, bits: quantization.bits, granularity: quantization.granularity, zero_point: 0 } : null,
   };
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ ...summary, layers })}\n`);
     return;
   }
-  const rows = [["name", "layer", "shape", "storage", "stored", "non-zero", "density", "bytes"]];
-  for (const l of layers) rows.push([l.name, l.kind, `[${l.shape.join(", ")}]`, l.storage, String(l.stored), String(l.nonzero), `${(100 * l.density).toFixed(2)}%`, String(l.bytes)]);
+  const rows = [["name", "layer", "shape", "storage", "stored", "non-zero", "density", "bytes", ...(quantization ? ["values", "scales"] : [])]];
+  for (const l of layers) {
+    const q = l.quantization;
+    const values = q ? [`int${q.bits}`, `${q.scales} in [${q.scale_min.toPrecision(4)}, ${q.scale_max.toPrecision(4)}]`] : ["float32", ""];
+    rows.push([l.name, l.kind, `[${l.shape.join(", ")}]`, l.storage, String(l.stored), String(l.nonzero), `${(100 * l.density).toFixed(2)}%`, String(l.bytes), ...(quantization ? values : [])]);
+  }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   process.stdout.write(rows.map((r) => r.map((v, c) => v.padEnd(widths[c])).join("  ")).join("\n") + "\n");
   process.stdout.write(`${summary.model}, step ${summary.step}, epoch ${summary.epoch}: ${counts.nonzero}/${counts.total} non-zero (sparsity ${(100 * summary.sparsity).toFixed(2)}%), file ${summary.file_bytes} bytes\n`);
+  if (quantization) process.stdout.write(`quantized: int${quantization.bits} weights, ${quantization.granularity} scales (symmetric, zero point 0); biases and batch norm float32\n`);
   if (checkpoint.metrics) process.stdout.write(`metrics: ${JSON.stringify(checkpoint.metrics)}\n`);
 }

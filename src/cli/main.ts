@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// The sparsetrain command line: train, eval, info, prune, sensitivity and bench.
+// The sparsetrain command line: train, eval, info, prune, quantize, sensitivity and bench.
 import { Command, Option } from "commander";
 import { benchKernelsCommand } from "./bench-command.js";
 import { benchTrainCommand } from "./bench-train-command.js";
 import { evalCommand, infoCommand } from "./checkpoint-commands.js";
 import { pruneCommand } from "./prune-command.js";
+import { quantizeCommand } from "./quantize-command.js";
 import { DEFAULT_GRID, sensitivityCommand } from "./sensitivity-command.js";
 import { trainCommand } from "./train-command.js";
 
@@ -47,7 +48,7 @@ program
 
 program
   .command("info")
-  .description("per-layer shape, stored non-zeros, density and bytes of a checkpoint")
+  .description("per-layer shape, stored non-zeros, density and bytes of a checkpoint (quantized: bits and scales)")
   .argument("<checkpoint>", "checkpoint (.safetensors)")
   .option("--json", "print JSON instead of a table")
   .action(infoCommand);
@@ -70,6 +71,16 @@ program
   .option("--no-shrink", "keep pruned structures as zero rows instead of removing them")
   .option("--json", "print a JSON summary as the last line")
   .action(pruneCommand);
+
+program
+  .command("quantize")
+  .description("post-training quantization: int8 or int4 weights with symmetric scales (zeros stay zero); writes a new checkpoint")
+  .argument("<checkpoint>", "float checkpoint to quantize (.safetensors); never modified")
+  .requiredOption("--bits <n>", "8 or 4 (int4 codes are packed two per byte)")
+  .option("--granularity <kind>", "per-row (one scale per output row / channel) | per-tensor", "per-row")
+  .requiredOption("--out <file>", "the quantized checkpoint to write (must differ from the input)")
+  .option("--json", "print a JSON summary as the last line")
+  .action(quantizeCommand);
 
 program
   .command("sensitivity")

@@ -3,7 +3,8 @@
 // <run>/<name>.safetensors       parameters and buffers under PyTorch names; a sparse weight as
 //                                <name>.crow_indices / .col_indices / .values (torch CSR names),
 //                                a dense masked weight with <name>_mask; recipe, model spec, step,
-//                                seed and versions in __metadata__.
+//                                seed and versions in __metadata__. A quantized checkpoint holds integer
+//                                codes and scales instead (src/quantize/checkpoint-write.ts).
 // <run>/<name>.state.safetensors optimizer buffers (optimizer.<param>.<buffer>) and, in metadata,
 //                                optimizer steps and learning rates and the trainer's state.
 import { existsSync, readFileSync } from "node:fs";
@@ -15,6 +16,7 @@ import { Linear } from "../nn/linear.js";
 import { Conv2d } from "../nn/conv2d.js";
 import { buildModel, type Model, type ModelSpec } from "../nn/presets.js";
 import type { Optimizer, OptimizerState } from "../optim/optimizer.js";
+import { dequantizeStoredWeights, type CheckpointQuantization } from "../quantize/checkpoint-read.js";
 import { SparseMatrix } from "../tensor/sparse-matrix.js";
 import { tensor } from "../tensor/tensor.js";
 import type { TrainerState } from "../train/trainer.js";
@@ -40,6 +42,8 @@ export interface LoadedCheckpoint extends CheckpointInfo {
   model: Model;
   path: string;
   metadata: Record<string, string>;
+  /** For a quantized checkpoint: bits, granularity and scales (the model holds the dequantized weights). */
+  quantization?: CheckpointQuantization;
 }
 
 /** The sibling file holding optimizer and trainer state. */
@@ -90,13 +94,8 @@ function sparseShapes(model: Model): Record<string, number[]> {
   return shapes;
 }
 
-/** Writes the model checkpoint (atomically) and, if given, the optimizer and trainer state beside it. */
-export function saveCheckpoint(
-  path: string,
-  model: Model,
-  info: Omit<CheckpointInfo, "spec">,
-  training?: { optimizer: Optimizer; trainer: TrainerState },
-): void {
+/** The __metadata__ of a model checkpoint: format, versions, model description, position, and what `info` gives. */
+export function checkpointMetadata(model: Model, info: Omit<CheckpointInfo, "spec">): Record<string, string> {
   const metadata: Record<string, string> = {
     format: CHECKPOINT_FORMAT,
     sparsetrain_version: packageVersion(),
@@ -110,6 +109,17 @@ export function saveCheckpoint(
   if (info.recipe !== undefined) metadata.recipe = JSON.stringify(info.recipe);
   if (info.normalizer !== undefined) metadata.normalizer = JSON.stringify(info.normalizer);
   if (info.metrics !== undefined) metadata.metrics = JSON.stringify(info.metrics);
+  return metadata;
+}
+
+/** Writes the model checkpoint (atomically) and, if given, the optimizer and trainer state beside it. */
+export function saveCheckpoint(
+  path: string,
+  model: Model,
+  info: Omit<CheckpointInfo, "spec">,
+  training?: { optimizer: Optimizer; trainer: TrainerState },
+): void {
+  const metadata = checkpointMetadata(model, info);
   // State first: a crash between the two writes leaves an older model with a newer state, which
   // `loadTrainingState` detects by step; the reverse order would do the same. Both are atomic.
   if (training) {
@@ -143,12 +153,15 @@ function asNumbers(t: StoredTensor, name: string, path: string): ArrayLike<numbe
 /**
  * Rebuilds the model a checkpoint holds and loads its tensors. The metadata and every tensor the
  * model needs are validated first (types, shapes against the described model, finite values), so
- * nothing is allocated from sizes the file does not back.
+ * nothing is allocated from sizes the file does not back. A quantized checkpoint's codes are
+ * validated and dequantized (code × scale) into the float model; `quantization` describes them.
  */
 export function loadCheckpoint(path: string): LoadedCheckpoint {
   const { tensors, metadata } = readSafetensors(path);
   const info = readCheckpointMetadata(metadata, path);
   const spec: ModelSpec = info.spec;
+  // Codes become float32 weights here, so the checks and the loading below see a float checkpoint.
+  const quantization = dequantizeStoredWeights(metadata, tensors, spec, path);
   checkTensorsFitModel(spec, tensors, info.sparseShapes, path);
   // Sparse layers start empty: the file holds their structure (no random draw to throw away).
   const model = buildModel(spec, { sparseStructure: "empty" });
@@ -190,6 +203,7 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
     model, path, metadata, spec,
     recipe: info.recipe, normalizer: info.normalizer as Normalizer | undefined, metrics: info.metrics,
     step: info.step, epoch: info.epoch, seed: info.seed,
+    ...(quantization ? { quantization } : {}),
   };
 }
 
@@ -228,13 +242,35 @@ export function loadTrainingState(checkpointPath: string, step: number, optimize
   return trainer;
 }
 
+/** "int8 per-row" for messages. */
+function describeQuantization(q: CheckpointQuantization): string {
+  return `int${q.bits} ${q.granularity}`;
+}
+
+/** Throws unless `checkpoint` holds float weights: `purpose` says what needs them and what to do instead. */
+export function requireFloatWeights(checkpoint: LoadedCheckpoint, purpose: string): void {
+  if (checkpoint.quantization) throw new Error(`${checkpoint.path}: a quantized (${describeQuantization(checkpoint.quantization)}) checkpoint; ${purpose}`);
+}
+
+export interface LoadWeightsOptions {
+  /**
+   * Accept a quantized checkpoint (its dequantized weights). Only quantization-aware training
+   * should: anything else would fine-tune rounded weights as if they were the trained ones.
+   */
+  allowQuantized?: boolean;
+}
+
 /**
  * Copies the weights of the checkpoint at `path` into `model` (same architecture, matched by name):
- * dense into dense; a sparse weight of the checkpoint into a sparse layer (structure and values), or
- * scattered into a dense layer. Used to start pruning from a trained dense model.
+ * dense into dense (with its mask, so pruned weights stay pruned); a sparse weight of the checkpoint
+ * into a sparse layer (structure and values), or scattered into a dense layer. Used to start pruning
+ * from a trained dense model, or fine-tuning from a pruned one.
  */
-export function loadWeightsInto(model: Model, path: string): void {
+export function loadWeightsInto(model: Model, path: string, options: LoadWeightsOptions = {}): void {
   const source = loadCheckpoint(path);
+  if (!options.allowQuantized) {
+    requireFloatWeights(source, "model.initFrom needs float weights — add a quantize: section to fine-tune it with quantization-aware training, or start from the float checkpoint");
+  }
   const from = new Map(source.model.net.parameters().map((p) => [p.name, p]));
   for (const p of model.net.parameters()) {
     const q = from.get(p.name);
@@ -251,6 +287,12 @@ export function loadWeightsInto(model: Model, path: string): void {
       throw new Error(`${path}: ${p.name} has ${values.size} values, the model expects ${p.tensor.size} (shape [${p.tensor.shape}])`);
     }
     p.tensor.data.set(values.data);
+    if (q.mask) {
+      if (!(p.layer instanceof Linear || (p.layer instanceof Conv2d && p.layer.weight !== null))) {
+        throw new Error(`${path}: ${p.name} is masked, but the model's ${p.layer.describe()} cannot hold a mask`);
+      }
+      p.layer.setMask(tensor(q.mask.data, p.tensor.shape));
+    }
   }
   for (const b of model.net.buffers()) {
     const q = source.model.net.buffers().find((x) => x.name === b.name);

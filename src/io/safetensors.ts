@@ -7,8 +7,8 @@ import { readFileSync } from "node:fs";
 import { atomicWrite } from "./atomic-write.js";
 import { findDuplicateKey } from "./json-duplicate-keys.js";
 
-export type SafetensorsDtype = "F32" | "I32" | "I64" | "U8";
-export type TensorValues = Float32Array | Int32Array | BigInt64Array | Uint8Array;
+export type SafetensorsDtype = "F32" | "I32" | "I64" | "U8" | "I8";
+export type TensorValues = Float32Array | Int32Array | BigInt64Array | Uint8Array | Int8Array;
 
 export interface StoredTensor {
   dtype: SafetensorsDtype;
@@ -28,7 +28,7 @@ export interface SafetensorsContent {
   metadata: Record<string, string>;
 }
 
-const bytesPerValue: Record<SafetensorsDtype, number> = { F32: 4, I32: 4, I64: 8, U8: 1 };
+const bytesPerValue: Record<SafetensorsDtype, number> = { F32: 4, I32: 4, I64: 8, U8: 1, I8: 1 };
 const metadataKey = "__metadata__";
 /** The reference implementation refuses larger headers; so do we, before allocating for one. */
 const maxHeaderBytes = 100_000_000;
@@ -88,6 +88,7 @@ function dtypeOf(values: TensorValues): SafetensorsDtype {
   if (values instanceof Float32Array) return "F32";
   if (values instanceof Int32Array) return "I32";
   if (values instanceof BigInt64Array) return "I64";
+  if (values instanceof Int8Array) return "I8";
   return "U8";
 }
 
@@ -114,7 +115,9 @@ export function decodeSafetensors(bytes: Uint8Array, fileName: string): Safetens
   try {
     header = JSON.parse(text);
   } catch (error) {
-    return fail(`the header is not valid JSON (${(error as Error).message})`);
+    // A header cut short (a wrong header length) is the usual cause; say so rather than quote the parser.
+    const message = (error as Error).message;
+    return fail(/Unexpected end of JSON/.test(message) ? "the header is not valid JSON: it ends before the JSON does (is the 8-byte header length right?)" : `the header is not valid JSON (${message})`);
   }
   if (typeof header !== "object" || header === null || Array.isArray(header)) return fail("the header must be a JSON object");
   // JSON.parse keeps the last of two equal keys; a second tensor of the same name would vanish unseen.
@@ -191,6 +194,7 @@ function copyValues(bytes: Uint8Array, start: number, length: number, dtype: Saf
     case "I32": return new Int32Array(buffer);
     case "I64": return new BigInt64Array(buffer);
     case "U8": return new Uint8Array(buffer);
+    case "I8": return new Int8Array(buffer);
   }
 }
 

@@ -4,7 +4,7 @@ import { basename, join } from "node:path";
 import { prepareData } from "../data/prepare.js";
 import { teacherTargets } from "../distill/teacher.js";
 import { atomicWrite, removeOrphanedTemporaries } from "../io/atomic-write.js";
-import { loadCheckpoint, loadTrainingState, loadWeightsInto, saveCheckpoint } from "../io/checkpoint.js";
+import { loadCheckpoint, loadTrainingState, loadWeightsInto, requireFloatWeights, saveCheckpoint } from "../io/checkpoint.js";
 import type { Recipe } from "../recipe/schema.js";
 import { buildModel, planModel, weightLayerShapes } from "../nn/presets.js";
 import { FakeQuantizer } from "../quantize/qat.js";
@@ -98,6 +98,7 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
   };
 
   const resumed = options.resume ? loadCheckpoint(options.resume) : null;
+  if (resumed) requireFloatWeights(resumed, "--resume needs the float checkpoint of a run (with its state file); resume from that, or fine-tune the quantized one with model.initFrom and a quantize: section");
   let model = resumed?.model;
   if (model === undefined) {
     const spec = modelSpecFromRecipe(recipe.model, recipe.seed, data.train.featureShape, data.train.classCount);

@@ -1,4 +1,4 @@
-// Property: a corrupted checkpoint or state file either loads into a model that evaluates, or fails with one line naming the file; never an internal error, trap or hang.
+// Property: a corrupted checkpoint (float or quantized) or state file either loads into a model that evaluates, or fails with one line naming the file; never an internal error, trap or hang.
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -44,6 +44,11 @@ test("fuzz: a corrupted small MLP checkpoint (CSR, batch norm, mask, normalizer)
 
 test("fuzz: a corrupted LeNet-5 checkpoint (sparse convolution) loads and evaluates, or fails cleanly", () => {
   fuzzCheckpoint("lenet5", (p) => writeSmallCheckpoint(p, { spec: { preset: "lenet-5", inputShape: [1, 16, 16], classes: 3, sparse: { "0": 0.4, "5": 0.1 }, seed: 3 } }), 250);
+});
+
+test("fuzz: a corrupted quantized checkpoint (int8 per-row codes of CSR, masked and dense weights; int4 per-tensor LeNet-5) loads and evaluates, or fails cleanly", () => {
+  fuzzCheckpoint("mlp-int8", (p) => writeSmallCheckpoint(p, { quantize: { bits: 8 } }), 1000);
+  fuzzCheckpoint("lenet5-int4", (p) => writeSmallCheckpoint(p, { spec: { preset: "lenet-5", inputShape: [1, 16, 16], classes: 3, sparse: { "0": 0.4, "5": 0.1 }, seed: 3 }, quantize: { bits: 4, granularity: "per-tensor" } }), 250);
 });
 
 test("fuzz: a corrupted state file resumes or fails cleanly, naming the state file", () => {

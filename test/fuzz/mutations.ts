@@ -82,7 +82,7 @@ export function headerMutation(): fc.Arbitrary<Mutation> {
     value: awkwardJson,
     number: awkwardNumber,
     field: fc.constantFrom("dtype", "shape", "data_offsets"),
-    dtype: fc.constantFrom("F32", "I32", "I64", "U8", "F16", "BF16", "BOOL", "F64", "f32", ""),
+    dtype: fc.constantFrom("F32", "I32", "I64", "U8", "I8", "F16", "BF16", "BOOL", "F64", "f32", ""),
   }).map((e): Mutation => ({
     label: `tensor edit ${JSON.stringify(e)}`,
     apply: (bytes) => {
@@ -172,7 +172,7 @@ export function valueMutation(): fc.Arbitrary<Mutation> {
       const names = Object.keys(header).filter((n) => n !== "__metadata__" && header[n].data_offsets[1] > header[n].data_offsets[0]);
       if (names.length === 0) return bytes;
       const { dtype, data_offsets: [begin, end] } = header[names[e.pick % names.length]];
-      const width = dtype === "I64" ? 8 : dtype === "U8" ? 1 : 4;
+      const width = dtype === "I64" ? 8 : dtype === "U8" || dtype === "I8" ? 1 : 4;
       const at = begin + (e.index % ((end - begin) / width)) * width;
       const out = new Uint8Array(data);
       const view = new DataView(out.buffer);

@@ -4,6 +4,8 @@ import { buildModel, type ModelSpec } from "../../src/nn/presets.js";
 import { Linear } from "../../src/nn/linear.js";
 import { full, tensor } from "../../src/tensor/tensor.js";
 import { Sgd } from "../../src/optim/sgd.js";
+import { saveQuantizedCheckpoint } from "../../src/quantize/checkpoint-write.js";
+import { quantizeModel, type QuantizeOptions } from "../../src/quantize/quantize-model.js";
 
 export interface SafetensorsParts {
   /** The header as text (without the padding spaces), so tests can edit it byte for byte. */
@@ -61,13 +63,13 @@ export function setTensorValues(bytes: Uint8Array, name: string, values: Record<
 
 /**
  * A small checkpoint touching every stored kind: a CSR Linear, batch norm, dropout, a masked
- * dense Linear, a normalizer, metrics, and (optionally) a state file with SGD momentum.
+ * dense Linear, a normalizer, metrics, and (optionally) a state file with SGD momentum, or quantized weights.
  */
 export const smallSpec: ModelSpec = {
   preset: "mlp", inputShape: [1, 4, 4], classes: 3, widths: [8, 6], batchNorm: true, dropout: 0.1, activation: "tanh", sparse: { "0": 0.5 }, seed: 5,
 };
 
-export function writeSmallCheckpoint(path: string, options: { state?: boolean; spec?: ModelSpec; step?: number; epoch?: number } = {}): void {
+export function writeSmallCheckpoint(path: string, options: { state?: boolean; spec?: ModelSpec; step?: number; epoch?: number; quantize?: QuantizeOptions } = {}): void {
   const model = buildModel(options.spec ?? smallSpec);
   const masked = model.net.layers.find((l, i) => i > 0 && l instanceof Linear) as Linear | undefined;
   if (masked !== undefined) {
@@ -76,6 +78,10 @@ export function writeSmallCheckpoint(path: string, options: { state?: boolean; s
   }
   const step = options.step ?? 12, epoch = options.epoch ?? 2;
   const info = { step, epoch, seed: 5, normalizer: { kind: "standardize" as const, shift: [0.1], factor: [3] }, metrics: { test_accuracy: 0.5 }, recipe: { data: { dataset: "mnist" } } };
+  if (options.quantize) {
+    saveQuantizedCheckpoint(path, model, quantizeModel(model, options.quantize), info);
+    return;
+  }
   if (!options.state) {
     saveCheckpoint(path, model, info);
     return;

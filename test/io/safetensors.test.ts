@@ -37,12 +37,13 @@ test("golden: decodes a hand-made file and encodes the same bytes", () => {
   assert.equal(Number(new DataView(encoded.buffer).getBigUint64(0, true)) % 8, 0);
 });
 
-test("round trip of F32, I32, I64 (from Int32Array or BigInt64Array), U8, scalars and empty tensors", () => {
+test("round trip of F32, I32, I64 (from Int32Array or BigInt64Array), U8, I8, scalars and empty tensors", () => {
   const path = join(dir, "model.safetensors");
   const crow = Int32Array.from([0, 2, 3]);
   writeSafetensors(path, [
     ["layers.0.weight", { shape: [2, 3], values: Float32Array.from([1, 2, 3, 4, 5, -6.5]) }],
     ["flag", { shape: [3], values: Uint8Array.from([1, 0, 255]) }],
+    ["codes", { shape: [4], values: Int8Array.from([-128, -1, 0, 127]) }],
     ["layers.1.weight.crow_indices", { dtype: "I64", shape: [3], values: crow }],
     ["big", { shape: [2], values: BigInt64Array.from([-(2n ** 40n), 7n]) }],
     ["count", { shape: [], values: Int32Array.from([-42]) }],
@@ -52,6 +53,7 @@ test("round trip of F32, I32, I64 (from Int32Array or BigInt64Array), U8, scalar
   assert.deepEqual(metadata, { step: "12", recipe: "seed: 1\n" });
   assert.deepEqual(tensors.get("layers.0.weight")!.values, Float32Array.from([1, 2, 3, 4, 5, -6.5]));
   assert.deepEqual(tensors.get("flag"), { dtype: "U8", shape: [3], values: Uint8Array.from([1, 0, 255]) });
+  assert.deepEqual(tensors.get("codes"), { dtype: "I8", shape: [4], values: Int8Array.from([-128, -1, 0, 127]) });
   const stored = tensors.get("layers.1.weight.crow_indices")!;
   assert.equal(stored.dtype, "I64");
   assert.deepEqual(int64ToInt32(stored.values as BigInt64Array, "crow"), crow);
@@ -80,9 +82,10 @@ test("every corruption is an error naming the file and the problem", () => {
     [handMadeFile("{}", []).subarray(0, 8), /f\.st: header length 8 is larger than the file \(0 bytes after the 8-byte length\)/],
     [(() => { const b = handMadeFile("{}", []); b[7] = 1; return b; })(), /f\.st: header length 72057594037927944 is larger than the file/],
     [handMadeFile("{not json", []), /f\.st: the header is not valid JSON/],
+    [handMadeFile('{"a": ', []), /f\.st: the header is not valid JSON: it ends before the JSON does \(is the 8-byte header length right\?\)$/],
     [handMadeFile("[1, 2]", []), /f\.st: the header must be a JSON object/],
     [(() => { const b = handMadeFile('{"a":"xx"}', []); b[15] = 0xff; return b; })(), /f\.st: the header is not valid UTF-8/],
-    [corrupt({ a: entry("F16", [2], [0, 4]) }, 4), /f\.st: tensor "a": unknown dtype "F16" \(supported: F32, I32, I64, U8\)/],
+    [corrupt({ a: entry("F16", [2], [0, 4]) }, 4), /f\.st: tensor "a": unknown dtype "F16" \(supported: F32, I32, I64, U8, I8\)/],
     [corrupt({ a: entry("F32", [-1], [0, 4]) }, 4), /tensor "a": shape \[-1\] must be a list of integers >= 0/],
     [corrupt({ a: entry("F32", [1], [0]) }, 4), /tensor "a": data_offsets \[0\] must be \[begin, end\]/],
     [corrupt({ a: entry("F32", [1], [8, 4]) }, 8), /tensor "a": data_offsets \[8, 4\] end before they begin/],
