@@ -3,8 +3,8 @@ import { statSync } from "node:fs";
 import { loadCheckpoint, statePath } from "../io/checkpoint.js";
 import { readSafetensors } from "../io/safetensors.js";
 import { saveQuantizedCheckpoint } from "../quantize/checkpoint-write.js";
-import { GRANULARITIES, isGranularity, quantizeModel } from "../quantize/quantize-model.js";
-import { QUANT_BITS, type QuantBits } from "../quantize/rows.js";
+import { quantizeModel } from "../quantize/quantize-model.js";
+import { isQuantGranularity, QUANT_BITS, QUANT_GRANULARITIES, type QuantBits } from "../quantize/rows.js";
 import { countParameters } from "../train/run.js";
 import { layerBytes, range } from "./checkpoint-commands.js";
 import { samePath } from "./parse-options.js";
@@ -25,7 +25,7 @@ export function parseBits(text: string): QuantBits {
 
 export function quantizeCommand(path: string, options: QuantizeCommandOptions): void {
   const bits = parseBits(options.bits);
-  if (!isGranularity(options.granularity)) throw new RangeError(`--granularity must be ${GRANULARITIES.join(" or ")}, got "${options.granularity}"`);
+  if (!isQuantGranularity(options.granularity)) throw new RangeError(`--granularity must be ${QUANT_GRANULARITIES.join(" or ")}, got "${options.granularity}"`);
   if (samePath(path, options.out)) throw new Error(`--out must differ from the input checkpoint (${path}): quantize never overwrites its input`);
   if (samePath(statePath(path), options.out)) {
     throw new Error(`--out ${options.out} is the state file of the input checkpoint (${statePath(path)}): quantize never overwrites its input`);

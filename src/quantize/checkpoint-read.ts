@@ -8,8 +8,8 @@ import { int64ToInt32, oneLine, type StoredTensor } from "../io/safetensors.js";
 import { planModel, type LayerPlan, type ModelSpec } from "../nn/presets.js";
 import { expected, nonNegativeInt, oneOf, positiveInt } from "../recipe/fields.js";
 import { validateCsr } from "../tensor/sparse-matrix.js";
-import { GRANULARITIES, type Granularity } from "./quantize-model.js";
-import { dequantizeRows, denseRowOffsets, qmax, unpackInt4, type QuantBits } from "./rows.js";
+
+import { dequantizeRows, denseRowOffsets, qmax, QUANT_GRANULARITIES, unpackInt4, type QuantBits, type QuantGranularity } from "./rows.js";
 
 const layerSchema = z.strictObject({
   shape: z.array(positiveInt(), expected("a list of integers >= 1")),
@@ -20,7 +20,7 @@ const layerSchema = z.strictObject({
 const quantizationSchema = z.strictObject({
   scheme: z.literal("symmetric", expected('"symmetric"')),
   bits: z.literal([8, 4], expected("8 or 4")),
-  granularity: oneOf(GRANULARITIES),
+  granularity: oneOf(QUANT_GRANULARITIES),
   zero_point: z.literal(0, expected("0 (symmetric quantization)")),
   layers: z.record(z.string(), layerSchema, expected("a mapping of weight names to {shape, nnz_before, nnz_after}")),
 }, expected("an object {scheme, bits, granularity, zero_point, layers}"));
@@ -29,7 +29,7 @@ const quantizationSchema = z.strictObject({
 export interface CheckpointQuantization {
   scheme: "symmetric";
   bits: QuantBits;
-  granularity: Granularity;
+  granularity: QuantGranularity;
   layers: { name: string; nonzeroBefore: number; nonzeroAfter: number; scales: Float32Array }[];
 }
 
@@ -48,7 +48,7 @@ export function dequantizeStoredWeights(metadata: Record<string, string>, tensor
     throw new Error(`${path}: metadata "model": ${(error as Error).message}`);
   }
   const bits = header.bits as QuantBits;
-  const granularity = header.granularity as Granularity;
+  const granularity = header.granularity as QuantGranularity;
   const layers: CheckpointQuantization["layers"] = [];
   for (const [name, recorded] of Object.entries(header.layers)) {
     const weight = weightLayer(plan, name, spec, path);
@@ -97,7 +97,7 @@ function readCodes(tensors: Map<string, StoredTensor>, name: string, count: numb
 }
 
 /** The scales of `weight`: F32, one per row (per-row) or one (per-tensor), each finite and > 0. */
-function readScales(tensors: Map<string, StoredTensor>, weight: string, rows: number, granularity: Granularity, path: string): Float32Array {
+function readScales(tensors: Map<string, StoredTensor>, weight: string, rows: number, granularity: QuantGranularity, path: string): Float32Array {
   const name = `${weight}_scale`;
   const count = granularity === "per-row" ? rows : 1;
   const t = tensors.get(name);
@@ -125,7 +125,7 @@ interface Decoded {
   scales: Float32Array;
 }
 
-function dequantizeDense(tensors: Map<string, StoredTensor>, name: string, shape: number[], bits: QuantBits, granularity: Granularity, path: string): Decoded {
+function dequantizeDense(tensors: Map<string, StoredTensor>, name: string, shape: number[], bits: QuantBits, granularity: QuantGranularity, path: string): Decoded {
   const size = shape.reduce((a, b) => a * b, 1);
   const codes = readCodes(tensors, name, size, shape, bits, path);
   const scales = readScales(tensors, name, shape[0], granularity, path);
@@ -148,7 +148,7 @@ function indexTensor(tensors: Map<string, StoredTensor>, name: string, path: str
   return int64ToInt32(t.values, `${path}: tensor "${name}"`);
 }
 
-function dequantizeCsr(tensors: Map<string, StoredTensor>, name: string, shape: number[], bits: QuantBits, granularity: Granularity, path: string): Decoded {
+function dequantizeCsr(tensors: Map<string, StoredTensor>, name: string, shape: number[], bits: QuantBits, granularity: QuantGranularity, path: string): Decoded {
   const rows = shape[0], cols = shape.slice(1).reduce((a, b) => a * b, 1);
   const rowPtr = indexTensor(tensors, `${name}.crow_indices`, path);
   const colIdx = indexTensor(tensors, `${name}.col_indices`, path);

@@ -1,10 +1,7 @@
 // The recipe's `quantize:` section: quantization-aware fine-tuning of the weights (bits, granularity, first epoch).
 import { z } from "zod";
 import { expected, nonNegativeInt, oneOf, section } from "../recipe/fields.js";
-import { QUANT_BITS } from "./rows.js";
-
-export const QUANT_GRANULARITIES = ["per-row", "per-tensor"] as const;
-export type QuantGranularity = (typeof QUANT_GRANULARITIES)[number];
+import { QUANT_BITS, QUANT_GRANULARITIES } from "./rows.js";
 
 export const quantizeSchema = section({
   bits: z.literal(QUANT_BITS, expected(`one of ${QUANT_BITS.join(" | ")} (bits per weight)`)).default(8)

@@ -16,8 +16,7 @@ import type { NamedParameter } from "../nn/sequential.js";
 import { SparseLinear } from "../nn/sparse-linear.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { HookContext, WeightSwap } from "../train/hooks.js";
-import type { QuantGranularity } from "./qat-schema.js";
-import { denseRowOffsets, fakeQuantizeRows, type QuantBits } from "./rows.js";
+import { denseRowOffsets, fakeQuantizeRows, type QuantBits, type QuantGranularity } from "./rows.js";
 
 export interface FakeQuantizationOptions {
   bits: QuantBits;
@@ -27,7 +26,7 @@ export interface FakeQuantizationOptions {
 }
 
 /** A weight fake quantization applies to, with the offsets of its quantization rows in `tensor`. */
-export interface QuantizedWeight {
+export interface FakeQuantizedWeight {
   param: NamedParameter;
   /** Storage: "csr" (rows are the CSR rows), "masked" or "dense" ([rows, rowLength] row-major). */
   storage: "dense" | "masked" | "csr";
@@ -50,8 +49,8 @@ export function quantizedWeights(
   parameters: NamedParameter[],
   granularity: QuantGranularity,
   denseOffsets: (rows: number, rowLength: number) => ArrayLike<number> = denseRowOffsets,
-): QuantizedWeight[] {
-  const weights: QuantizedWeight[] = [];
+): FakeQuantizedWeight[] {
+  const weights: FakeQuantizedWeight[] = [];
   for (const param of parameters) {
     const layer = weightLayerOf(param);
     if (layer === null) continue;
@@ -93,7 +92,7 @@ export class FakeQuantizer implements WeightSwap {
     return epoch >= this.options.startEpoch;
   }
 
-  private weights(parameters: NamedParameter[]): QuantizedWeight[] {
+  private weights(parameters: NamedParameter[]): FakeQuantizedWeight[] {
     return quantizedWeights(parameters, this.options.granularity, (rows, rowLength) => {
       const key = `${rows}x${rowLength}`;
       let offsets = this.denseOffsets.get(key);

@@ -6,7 +6,7 @@
 // weight's structure keeps only the entries with a non-zero code: a CSR loses the others, a mask
 // loses them, an unmasked dense weight simply holds zeros there. The non-zero count never grows,
 // because a zero quantizes to the code 0 (zero point 0).
-import { isQuantBits, QUANT_BITS, denseRowOffsets, dequantizeRows, quantizeRows, type QuantBits } from "./rows.js";
+import { isQuantBits, isQuantGranularity, QUANT_BITS, type QuantGranularity, denseRowOffsets, dequantizeRows, quantizeRows, type QuantBits } from "./rows.js";
 import { hasSparseWeight } from "../nn/layer.js";
 import type { Model } from "../nn/presets.js";
 import type { NamedParameter } from "../nn/sequential.js";
@@ -16,18 +16,10 @@ import { tensor } from "../tensor/tensor.js";
 import { Linear } from "../nn/linear.js";
 import { Conv2d } from "../nn/conv2d.js";
 
-/** One scale per output row (per output channel of a convolution), or one for the whole weight. */
-export const GRANULARITIES = ["per-row", "per-tensor"] as const;
-export type Granularity = (typeof GRANULARITIES)[number];
-
-export function isGranularity(value: unknown): value is Granularity {
-  return value === "per-row" || value === "per-tensor";
-}
-
 export interface QuantizeOptions {
   bits: QuantBits;
   /** Default "per-row". */
-  granularity?: Granularity;
+  granularity?: QuantGranularity;
 }
 
 /** One quantized weight: its codes and scales, and what quantization did to its non-zeros. */
@@ -50,7 +42,7 @@ export interface QuantizedWeight {
 export interface ModelQuantization {
   scheme: "symmetric";
   bits: QuantBits;
-  granularity: Granularity;
+  granularity: QuantGranularity;
   layers: QuantizedWeight[];
 }
 
@@ -66,13 +58,13 @@ export function quantizableWeights(model: Model): NamedParameter[] {
 export function quantizeModel(model: Model, options: QuantizeOptions): ModelQuantization {
   if (!isQuantBits(options.bits)) throw new RangeError(`quantize: bits must be ${QUANT_BITS.join(" or ")}, got ${String(options.bits)}`);
   const granularity = options.granularity ?? "per-row";
-  if (!isGranularity(granularity)) throw new RangeError(`quantize: granularity must be per-row or per-tensor, got ${String(granularity)}`);
+  if (!isQuantGranularity(granularity)) throw new RangeError(`quantize: granularity must be per-row or per-tensor, got ${String(granularity)}`);
   const layers = quantizableWeights(model).map((p) => (p.sparse ? quantizeCsr(p, options.bits, granularity) : quantizeDense(p, options.bits, granularity)));
   return { scheme: "symmetric", bits: options.bits, granularity, layers };
 }
 
 /** Row offsets for `granularity`: the weight's rows, or one row spanning all `length` entries. */
-function offsetsFor(granularity: Granularity, perRow: () => ArrayLike<number>, length: number): ArrayLike<number> {
+function offsetsFor(granularity: QuantGranularity, perRow: () => ArrayLike<number>, length: number): ArrayLike<number> {
   return granularity === "per-row" ? perRow() : [0, length];
 }
 
@@ -82,7 +74,7 @@ function countNonzero(values: ArrayLike<number>): number {
   return n;
 }
 
-function quantizeDense(p: NamedParameter, bits: QuantBits, granularity: Granularity): QuantizedWeight {
+function quantizeDense(p: NamedParameter, bits: QuantBits, granularity: QuantGranularity): QuantizedWeight {
   const shape = weightShape(p);
   const w = p.tensor.data;
   const rows = shape[0];
@@ -103,7 +95,7 @@ function quantizeDense(p: NamedParameter, bits: QuantBits, granularity: Granular
   };
 }
 
-function quantizeCsr(p: NamedParameter, bits: QuantBits, granularity: Granularity): QuantizedWeight {
+function quantizeCsr(p: NamedParameter, bits: QuantBits, granularity: QuantGranularity): QuantizedWeight {
   const m = p.sparse!;
   const values = m.values.data, rowPtr = m.rowPtr, colIdx = m.colIdx;
   const { codes, scales } = quantizeRows(values, offsetsFor(granularity, () => rowPtr, m.nnz), bits);

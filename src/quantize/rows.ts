@@ -14,6 +14,14 @@ export type QuantBits = (typeof QUANT_BITS)[number];
 /** The smallest positive normal float32: a scale never goes below it, so w / s stays finite. */
 const MIN_SCALE = 2 ** -126;
 
+/** One scale per output row (per output channel of a convolution), or one for the whole weight. */
+export const QUANT_GRANULARITIES = ["per-row", "per-tensor"] as const;
+export type QuantGranularity = (typeof QUANT_GRANULARITIES)[number];
+
+export function isQuantGranularity(value: unknown): value is QuantGranularity {
+  return value === "per-row" || value === "per-tensor";
+}
+
 export function isQuantBits(bits: unknown): bits is QuantBits {
   return bits === 8 || bits === 4;
 }

@@ -8,7 +8,7 @@ import { loadCheckpoint, loadTrainingState, loadWeightsInto, requireFloatWeights
 import type { Recipe } from "../recipe/schema.js";
 import { buildModel, planModel, weightLayerShapes } from "../nn/presets.js";
 import { FakeQuantizer } from "../quantize/qat.js";
-import { applyCheckpointMasks, checkpointStructure } from "../quantize/qat-init.js";
+import { checkpointSparseLayers } from "../quantize/qat-init.js";
 import type { SparsityContext } from "../sparse/method.js";
 import { resolveSparsity } from "../sparse/registry.js";
 import { modelSpecFromRecipe, optimizerFromRecipe, scheduleFromRecipe, totalSteps } from "./from-recipe.js";
@@ -107,15 +107,16 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
       spec.sparse = { ...spec.sparse, ...densities };
     }
     // Quantization-aware fine-tuning without a sparsity method keeps the checkpoint's CSR layers and masks.
-    const kept = recipe.quantize !== undefined && sparsity === null && recipe.model.initFrom !== undefined ? checkpointStructure(recipe.model.initFrom) : null;
-    if (kept) spec.sparse = { ...kept.sparse, ...spec.sparse };
+    const kept = recipe.quantize !== undefined && sparsity === null && recipe.model.initFrom !== undefined ? checkpointSparseLayers(recipe.model.initFrom) : null;
+    if (kept) spec.sparse = { ...kept, ...spec.sparse };
     // Starting from a checkpoint, sparse layers take its structure: drawing one first would be wasted.
     model = buildModel(spec, { sparseStructure: recipe.model.initFrom !== undefined ? "empty" : "random" });
     if (recipe.model.initFrom !== undefined) {
-      loadWeightsInto(model, recipe.model.initFrom);
+      // A quantized checkpoint holds float values on its grid: fine to fine-tune with quantize:, refused otherwise.
+      loadWeightsInto(model, recipe.model.initFrom, { allowQuantized: recipe.quantize !== undefined });
       log(`model: weights from ${recipe.model.initFrom}`);
     }
-    if (kept) log(`quantize: the structure of ${recipe.model.initFrom} is kept (${Object.keys(kept.sparse).length} CSR layer(s), ${applyCheckpointMasks(model, kept)} mask(s) fixed)`);
+    if (kept) log(`quantize: the structure of ${recipe.model.initFrom} is kept (${Object.keys(kept).length} CSR layer(s), ${model.net.parameters().filter((p) => p.mask).length} mask(s) fixed)`);
     sparsity?.method.prepareModel?.(sparsity.config, model, context);
   }
   const optimizer = optimizerFromRecipe(recipe.optimizer, model.net.parameters());

@@ -11,6 +11,8 @@ import { readSafetensors } from "../../src/io/safetensors.js";
 import type { NamedParameter } from "../../src/nn/sequential.js";
 import { quantizedWeights } from "../../src/quantize/qat.js";
 import { fakeQuantizeRows } from "../../src/quantize/rows.js";
+import { quantizeModel } from "../../src/quantize/quantize-model.js";
+import { saveQuantizedCheckpoint } from "../../src/quantize/checkpoint-write.js";
 import { validateRecipe } from "../../src/recipe/load.js";
 import { evaluate } from "../../src/train/evaluate.js";
 import type { TrainerHooks } from "../../src/train/hooks.js";
@@ -139,4 +141,19 @@ test("QAT from a sparse checkpoint without a sparsity method keeps its CSR layer
   const masked = after.get("layers.2.weight")!.values as Float32Array;
   assert.ok(masked.every((v, i) => i % 3 !== 0 || v === 0), "the masked weights are still zero");
   assert.notDeepEqual(after.get("layers.0.weight.values")!.values, before.get("layers.0.weight.values")!.values, "the CSR values were trained");
+});
+
+test("model.initFrom of a quantized checkpoint: refused without a quantize: section, fine-tuned with one (its structure kept)", () => {
+  const trained = runRecipe(recipe({ train: { epochs: 1 }, quantize: undefined, output: { checkpointEvery: 0 } }), "qat-q-source.yaml", { runDir: join(root, "q-source") });
+  const source = loadCheckpoint(trained.checkpoint);
+  const quantization = quantizeModel(source.model, { bits: 8 });
+  const quantizedPath = join(root, "q-source", "final.int8.safetensors");
+  saveQuantizedCheckpoint(quantizedPath, source.model, quantization, { recipe: source.recipe, normalizer: source.normalizer, step: source.step, epoch: source.epoch, seed: source.seed });
+  const model = { preset: "mlp", widths: [32, 16], initFrom: quantizedPath };
+  assert.throws(() => runRecipe(recipe({ model, quantize: undefined, train: { epochs: 1 } }), "q.yaml", { runDir: join(root, "q-refused") }),
+    /final\.int8\.safetensors: a quantized \(int8 per-row\) checkpoint; model\.initFrom needs float weights/);
+  const qat = runRecipe(recipe({ model, train: { epochs: 1 }, output: { checkpointEvery: 0 }, quantize: { bits: 8 } }), "q.yaml", { runDir: join(root, "q-qat") });
+  const before = readSafetensors(quantizedPath).tensors, after = readSafetensors(qat.checkpoint).tensors;
+  assert.deepEqual(Buffer.from(after.get("layers.0.weight.col_indices")!.values.buffer), Buffer.from(before.get("layers.0.weight.col_indices")!.values.buffer));
+  assert.deepEqual(offGrid(qat.checkpoint, 8), []);
 });

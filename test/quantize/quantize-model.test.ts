@@ -7,8 +7,8 @@ import { Linear } from "../../src/nn/linear.js";
 import { buildModel, type Model, type ModelSpec } from "../../src/nn/presets.js";
 import type { NamedParameter } from "../../src/nn/sequential.js";
 import { SparseLinear } from "../../src/nn/sparse-linear.js";
-import { quantizeModel, type Granularity } from "../../src/quantize/quantize-model.js";
-import { qmax, type QuantBits } from "../../src/quantize/rows.js";
+import { quantizeModel } from "../../src/quantize/quantize-model.js";
+import { qmax, type QuantBits, type QuantGranularity } from "../../src/quantize/rows.js";
 import { Rng } from "../../src/tensor/rng.js";
 import { SparseMatrix } from "../../src/tensor/sparse-matrix.js";
 import { tensor } from "../../src/tensor/tensor.js";
@@ -70,7 +70,7 @@ function lenet5(): Model {
   return model;
 }
 
-function assertQuantizationInvariants(make: () => Model, bits: QuantBits, granularity: Granularity): void {
+function assertQuantizationInvariants(make: () => Model, bits: QuantBits, granularity: QuantGranularity): void {
   const model = make();
   const before = new Map(weights(model).map((p) => [p.name, view(p)]));
   const otherBefore = model.net.parameters().filter((p) => !before.has(p.name)).map((p) => p.tensor.toArray());
@@ -143,5 +143,5 @@ test("the zeros rounding creates leave a CSR weight and a mask; an unmasked dens
 
 test("bad bits or granularity name what is allowed", () => {
   assert.throws(() => quantizeModel(mlp(), { bits: 3 as QuantBits }), /bits must be 8 or 4, got 3/);
-  assert.throws(() => quantizeModel(mlp(), { bits: 8, granularity: "per-block" as Granularity }), /granularity must be per-row or per-tensor, got per-block/);
+  assert.throws(() => quantizeModel(mlp(), { bits: 8, granularity: "per-block" as QuantGranularity }), /granularity must be per-row or per-tensor, got per-block/);
 });

@@ -10,8 +10,8 @@ import { readSafetensors } from "../../src/io/safetensors.js";
 import { Linear } from "../../src/nn/linear.js";
 import { buildModel, type Model, type ModelSpec } from "../../src/nn/presets.js";
 import { saveQuantizedCheckpoint } from "../../src/quantize/checkpoint-write.js";
-import { quantizeModel, type Granularity } from "../../src/quantize/quantize-model.js";
-import { unpackInt4, type QuantBits } from "../../src/quantize/rows.js";
+import { quantizeModel } from "../../src/quantize/quantize-model.js";
+import { unpackInt4, type QuantBits, type QuantGranularity } from "../../src/quantize/rows.js";
 import { Rng } from "../../src/tensor/rng.js";
 import { tensor } from "../../src/tensor/tensor.js";
 import { editHeader, editMetadataJson, splitSafetensors, joinSafetensors, type HeaderObject } from "../fuzz/safetensors-bytes.js";
@@ -37,7 +37,7 @@ function logits(model: Model): number[] {
 }
 
 /** Writes a quantized checkpoint of `spec`; returns its path and the quantized model in memory. */
-function quantizedFile(spec: ModelSpec, bits: QuantBits, granularity: Granularity, name = `${spec.preset}-${bits}-${granularity}`) {
+function quantizedFile(spec: ModelSpec, bits: QuantBits, granularity: QuantGranularity, name = `${spec.preset}-${bits}-${granularity}`) {
   const model = withMask(buildModel(spec));
   const quantization = quantizeModel(model, { bits, granularity });
   const path = join(dir, `${name}.safetensors`);
