@@ -33,8 +33,9 @@ export function readCompactModel(bytes: Uint8Array, source = "compact model"): C
   let layout: unknown;
   try {
     layout = JSON.parse(metadata.model);
-  } catch (error) {
-    fail(`metadata "model" is not valid JSON (${(error as Error).message})`);
+  } catch {
+    // The engine's own message ("Unexpected end of JSON input", …) differs between runtimes; the key names the problem.
+    fail(`metadata "model" (the layout) is not valid JSON`);
   }
   const taken = new Set<string>();
   const model = readLayout(layout, tensorSource(file.tensors, taken, fail), fail);
