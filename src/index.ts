@@ -54,3 +54,10 @@ export { sensitivityScan, evaluatePruned, withPrunedWeights } from "./sparse/sen
 export type { SensitivityOptions, SensitivityScan, SensitivityRow, SensitivityLayer, TemporaryPruning } from "./sparse/sensitivity.js";
 export { budgetsFromSensitivity, budgetOverrides } from "./sparse/sensitivity-budgets.js";
 export type { BudgetOptions, SensitivityBudgets, LayerSensitivityBudget } from "./sparse/sensitivity-budgets.js";
+export { exportCompactModel } from "./export/compact-writer.js";
+export type { CompactExportOptions } from "./export/compact-writer.js";
+export { readCompactModel } from "./runtime/compact-reader.js";
+export { referencePredict } from "./runtime/reference-predict.js";
+export { COMPACT_FORMAT, COMPACT_VERSION } from "./runtime/compact-model.js";
+export type { CompactModel, CompactLayer, CompactWeight, CompactActivation, WeightStructure, WeightValueType } from "./runtime/compact-model.js";
+export { CompactFormatError } from "./runtime/safetensors-view.js";
