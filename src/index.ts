@@ -68,3 +68,10 @@ export type { QuantizeOptions, QuantizedWeight, ModelQuantization } from "./quan
 export { saveQuantizedCheckpoint, quantizedTensors, quantizationMetadata } from "./quantize/checkpoint-write.js";
 export type { QuantizationMetadata } from "./quantize/checkpoint-write.js";
 export type { CheckpointQuantization } from "./quantize/checkpoint-read.js";
+export { exportCompactModel } from "./export/compact-writer.js";
+export type { CompactExportOptions } from "./export/compact-writer.js";
+export { readCompactModel } from "./runtime/compact-reader.js";
+export { referencePredict } from "./runtime/reference-predict.js";
+export { COMPACT_FORMAT, COMPACT_VERSION } from "./runtime/compact-model.js";
+export type { CompactModel, CompactLayer, CompactWeight, CompactActivation, WeightStructure, WeightValueType } from "./runtime/compact-model.js";
+export { CompactFormatError } from "./runtime/safetensors-view.js";
