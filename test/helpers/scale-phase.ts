@@ -3,7 +3,8 @@
 // Usage: node scale-phase.js <phase> <checkpoint path>; prints one JSON line last:
 // { modelBytes, heapPeakBytes, rssGrowthBytes, seconds }. Phases: build (build and save the model),
 // load, info (the function `sparsetrain info` calls), prune (magnitude, lottery snapshot and rewind,
-// structured neurons and shrinking), snip (a smaller layer, two batches), snip-large (SNIP on the
+// structured neurons and shrinking), quantize (a QAT swap, int4 post-training, write and
+// read back), snip (a smaller layer, two batches), snip-large (SNIP on the
 // large model itself with one batch: it regenerates the dense initialization of all 2.5·10⁹
 // positions three times, for the forward pass, the input gradient and the scores).
 import { heapStats, resetPeak } from "../../src/backend/heap.js";
@@ -11,6 +12,9 @@ import { infoCommand } from "../../src/cli/checkpoint-commands.js";
 import { Dataset } from "../../src/data/dataset.js";
 import { loadCheckpoint, saveCheckpoint } from "../../src/io/checkpoint.js";
 import { buildModel, type Model, type ModelSpec } from "../../src/nn/presets.js";
+import { saveQuantizedCheckpoint } from "../../src/quantize/checkpoint-write.js";
+import { FakeQuantizer } from "../../src/quantize/qat.js";
+import { quantizeModel } from "../../src/quantize/quantize-model.js";
 import { rewind, snapshot } from "../../src/sparse/prune/flows.js";
 import { pruneModel } from "../../src/sparse/prune/pruner.js";
 import { shrinkStructures } from "../../src/sparse/prune/shrink.js";
@@ -68,6 +72,18 @@ function run(phase: string, path: string): () => Model {
       pruneModel(model, { criterion: "magnitude", amount: 0.3, structure: "neurons" }, null);
       shrinkStructures(model, null);
       return () => loadCheckpoint(path).model; // the model as loaded, before pruning
+    }
+    case "quantize": {
+      // Post-training int4 (quantize, write, read back) and one fake-quantized training swap.
+      const model = loadCheckpoint(path).model;
+      const swap = new FakeQuantizer({ bits: 4, granularity: "per-row", startEpoch: 0 });
+      swap.swapIn({ parameters: model.net.parameters(), epoch: 0 });
+      swap.restore();
+      const quantization = quantizeModel(model, { bits: 4 });
+      saveQuantizedCheckpoint(`${path}.int4`, model, quantization, { step: 0, epoch: 0, seed: 1 });
+      const loaded = loadCheckpoint(`${path}.int4`);
+      if (loaded.quantization?.bits !== 4) throw new Error("scale-phase quantize: the file read back is not int4");
+      return () => loaded.model;
     }
     case "snip": {
       const model = buildModel(snipSpec);
