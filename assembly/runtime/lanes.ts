@@ -9,8 +9,8 @@ import { activateVector } from "./activate";
 
 /**
  * y[r][b] = act(bias[r] + Σ_k values[k]·x[colIdx[k]][b]) for every example b, sixteen examples at
- * a time (four independent accumulators), then four. Examples outside the loop are the outer
- * loop so that the sixteen-example tile of x stays in cache while the weights stream.
+ * a time (four independent accumulators), then eight, then four. The example tile is the outer
+ * loop, so that its slice of x stays in cache while the weights stream past.
  */
 export function csrLanes(batch: i32, rows: i32, rowPtr: usize, colIdx: usize, values: usize, bias: usize, act: i32, slope: f32, x: usize, y: usize): void {
   const padded = paddedBatch(batch);
@@ -39,6 +39,27 @@ export function csrLanes(batch: i32, rows: i32, rowPtr: usize, colIdx: usize, va
       v128.store(yp, activateVector(act, slope, acc3), 48);
       start = end;
     }
+  }
+  if (b0 + 8 <= padded) {
+    const xt = x + (<usize>b0 << 2);
+    const yt = y + (<usize>b0 << 2);
+    let start = load<i32>(rowPtr);
+    for (let r = 0; r < rows; r++) {
+      const end = load<i32>(rowPtr + (<usize>(r + 1) << 2));
+      const b = f32x4.splat(load<f32>(bias + (<usize>r << 2)));
+      let acc0 = b, acc1 = b;
+      for (let k = start; k < end; k++) {
+        const w = f32x4.splat(load<f32>(values + (<usize>k << 2)));
+        const xp = xt + <usize>load<i32>(colIdx + (<usize>k << 2)) * stride;
+        acc0 = madd(acc0, w, v128.load(xp));
+        acc1 = madd(acc1, w, v128.load(xp, 16));
+      }
+      const yp = yt + <usize>r * stride;
+      v128.store(yp, activateVector(act, slope, acc0));
+      v128.store(yp, activateVector(act, slope, acc1), 16);
+      start = end;
+    }
+    b0 += 8;
   }
   for (; b0 < padded; b0 += 4) {
     const xt = x + (<usize>b0 << 2);

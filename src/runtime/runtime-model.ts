@@ -8,7 +8,7 @@ import { align16, ensureMemory, writeInferencePlan, type InferencePlan, type Inf
  * out) beats row-gather dot products. Measured with scripts/bench-runtime.mjs on a 95%-sparse
  * LeNet-300-100 (README, "Runtime").
  */
-export const LANES_MIN_BATCH = 8;
+export const LANES_MIN_BATCH = 3;
 /** The runtime keeps its memory below 2 GiB so that every byte offset fits the kernels' 32-bit arithmetic with room to spare. */
 const MAX_MEMORY_BYTES = 2 ** 31;
 
