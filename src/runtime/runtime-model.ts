@@ -59,19 +59,11 @@ export class WasmRuntimeModel implements RuntimeModel {
   }
 
   predict(inputs: Float32Array, batchSize: number): Float32Array {
-    const { exports, memory } = this.checkCall("predict", inputs, batchSize);
-    this.reserve(batchSize);
-    const strategy = this.strategy !== "auto" ? this.strategy : batchSize >= LANES_MIN_BATCH ? "lanes" : "rows";
-    const program = this.plan.programs[strategy];
-    const bufferA = this.plan.end;
-    new Float32Array(memory.buffer, bufferA, inputs.length).set(inputs);
-    exports.run(program.pointer, program.count, batchSize, bufferA, this.bufferB);
-    const output = program.output === 0 ? bufferA : this.bufferB;
-    return new Float32Array(memory.buffer, output, batchSize * this.classes).slice();
+    return this.forward("predict", inputs, batchSize);
   }
 
   classify(inputs: Float32Array, batchSize: number): Int32Array {
-    const logits = this.predict(inputs, batchSize);
+    const logits = this.forward("classify", inputs, batchSize);
     const classes = this.classes;
     const labels = new Int32Array(batchSize);
     for (let b = 0; b < batchSize; b++) {
@@ -87,6 +79,19 @@ export class WasmRuntimeModel implements RuntimeModel {
     this.memory = null;
   }
 
+  /** The logits of a batch: inputs copied into buffer A, one call into the module, the logits copied out. */
+  private forward(method: string, inputs: Float32Array, batchSize: number): Float32Array {
+    const { exports, memory } = this.checkCall(method, inputs, batchSize);
+    this.reserve(batchSize);
+    const strategy = this.strategy !== "auto" ? this.strategy : batchSize >= LANES_MIN_BATCH ? "lanes" : "rows";
+    const program = this.plan.programs[strategy];
+    const bufferA = this.plan.end;
+    new Float32Array(memory.buffer, bufferA, inputs.length).set(inputs);
+    exports.run(program.pointer, program.count, batchSize, bufferA, this.bufferB);
+    const output = program.output === 0 ? bufferA : this.bufferB;
+    return new Float32Array(memory.buffer, output, batchSize * this.classes).slice();
+  }
+
   /** Validates a call's arguments (never a trap or a wrong answer on bad input). */
   private checkCall(method: string, inputs: Float32Array, batchSize: number): { exports: RunExport; memory: WebAssembly.Memory } {
     const where = `${this.source}: ${method}`;
@@ -94,7 +99,7 @@ export class WasmRuntimeModel implements RuntimeModel {
     if (!(inputs instanceof Float32Array)) throw new TypeError(`${where}: inputs must be a Float32Array of raw features, got ${describe(inputs)}`);
     if (!(Number.isSafeInteger(batchSize) && batchSize >= 1)) throw new RangeError(`${where}: batch size must be an integer >= 1, got ${batchSize}`);
     if (inputs.length !== batchSize * this.inputSize) {
-      const whole = inputs.length % this.inputSize === 0 ? ` (that is ${inputs.length / this.inputSize} examples)` : ", not a multiple of the input size";
+      const whole = inputs.length % this.inputSize === 0 ? ` (that is ${inputs.length / this.inputSize} examples)` : " (not a multiple of the input size)";
       throw new RangeError(`${where}: ${inputs.length} input values${whole} for ${batchSize} examples of ${this.inputSize} features (shape [${this.inputShape.join(", ")}]); expected ${batchSize * this.inputSize}`);
     }
     return { exports: this.exports, memory: this.memory };
