@@ -8,7 +8,8 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const run = (args) => spawnSync(process.execPath, args, { stdio: "inherit", cwd: root }).status ?? 1;
 
-if (!["simd", "relaxed"].every((v) => existsSync(join(root, "build", "kernels", v))) && run([join(root, "scripts", "build-kernels.mjs")]) !== 0) process.exit(1);
+const built = ["simd", "relaxed"].every((v) => existsSync(join(root, "build", "kernels", v))) && existsSync(join(root, "src", "runtime", "inference-wasm.ts"));
+if (!built && run([join(root, "scripts", "build-kernels.mjs")]) !== 0) process.exit(1);
 if (run([join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"]) !== 0) process.exit(1);
 
 function testFiles(dir) {
