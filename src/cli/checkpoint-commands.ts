@@ -1,4 +1,4 @@
-// `sparsetrain eval` and `sparsetrain info`: evaluate a checkpoint on its test set, or list its layers with shapes, non-zeros, bytes and (quantized files) bits and scales.
+// `sparsetrain eval` and `sparsetrain info`: evaluate a checkpoint on its test set, or list its layers with shapes, non-zeros, bytes and (quantized files) bits and scales; exported compact and ONNX files go to compact-file-commands.ts and onnx-file-commands.ts.
 import { statSync } from "node:fs";
 import type { Dataset } from "../data/dataset.js";
 import { loadImageDataset, type ImageDatasetName } from "../data/mnist.js";
@@ -7,6 +7,8 @@ import { loadCheckpoint, type LoadedCheckpoint } from "../io/checkpoint.js";
 import { readSafetensors } from "../io/safetensors.js";
 import { evaluate } from "../train/evaluate.js";
 import { countParameters } from "../train/run.js";
+import { evalCompactFile, infoCompactFile, isCompactFile } from "./compact-file-commands.js";
+import { evalOnnxFile, infoOnnxFile, isOnnxFile } from "./onnx-file-commands.js";
 
 /**
  * The test split a checkpoint is evaluated on: `data` if given, else the image dataset its recipe
@@ -28,6 +30,8 @@ export function checkpointTestSet(checkpoint: LoadedCheckpoint, options: { data?
 }
 
 export function evalCommand(path: string, options: { data?: ImageDatasetName; dataDir?: string; json?: boolean }): void {
+  if (isCompactFile(path)) return evalCompactFile(path, options);
+  if (isOnnxFile(path)) evalOnnxFile(path);
   const checkpoint = loadCheckpoint(path);
   const { dataset, test } = checkpointTestSet(checkpoint, options);
   const started = performance.now();
@@ -85,6 +89,8 @@ interface LayerInfo {
 }
 
 export function infoCommand(path: string, options: { json?: boolean }): void {
+  if (isCompactFile(path)) return infoCompactFile(path, options);
+  if (isOnnxFile(path)) return infoOnnxFile(path, options);
   const checkpoint = loadCheckpoint(path);
   const { tensors } = readSafetensors(path);
   const quantization = checkpoint.quantization;

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// The sparsetrain command line: train, eval, info, prune, quantize, sensitivity and bench.
+// The sparsetrain command line: train, eval, info, prune, quantize, export, sensitivity and bench.
 import { Command, Option } from "commander";
 import { benchKernelsCommand } from "./bench-command.js";
 import { benchTrainCommand } from "./bench-train-command.js";
 import { evalCommand, infoCommand } from "./checkpoint-commands.js";
+import { exportCommand } from "./export-command.js";
 import { pruneCommand } from "./prune-command.js";
 import { quantizeCommand } from "./quantize-command.js";
 import { DEFAULT_GRID, sensitivityCommand } from "./sensitivity-command.js";
@@ -39,8 +40,8 @@ program
 
 program
   .command("eval")
-  .description("evaluate a checkpoint on a test set")
-  .argument("<checkpoint>", "checkpoint (.safetensors)")
+  .description("evaluate a checkpoint, or an exported compact model file on raw test images, on a test set")
+  .argument("<checkpoint>", "checkpoint (.safetensors) or compact model file")
   .addOption(new Option("--data <dataset>", "dataset to evaluate on (default: the one it was trained on)").choices(["mnist", "fashion-mnist"]))
   .option("--data-dir <dir>", "folder holding the dataset's IDX files")
   .option("--json", "print a JSON summary as the last line")
@@ -48,8 +49,8 @@ program
 
 program
   .command("info")
-  .description("per-layer shape, stored non-zeros, density and bytes of a checkpoint (quantized: bits and scales)")
-  .argument("<checkpoint>", "checkpoint (.safetensors)")
+  .description("per-layer shape, stored non-zeros, density and bytes of a checkpoint (quantized: bits and scales) or of a compact model file (encoding, value type)")
+  .argument("<checkpoint>", "checkpoint (.safetensors) or compact model file")
   .option("--json", "print JSON instead of a table")
   .action(infoCommand);
 
@@ -81,6 +82,17 @@ program
   .requiredOption("--out <file>", "the quantized checkpoint to write (must differ from the input)")
   .option("--json", "print a JSON summary as the last line")
   .action(quantizeCommand);
+
+program
+  .command("export")
+  .description("export a checkpoint for deployment: a compact sparse model file or ONNX, taking raw inputs (normalization and batch norm folded in)")
+  .argument("<checkpoint>", "checkpoint to export (.safetensors, float or quantized); never modified")
+  .requiredOption("--format <format>", "compact (our sparse file, docs/compact-format.md) | onnx (dense weights; int8/int4 as DequantizeLinear)")
+  .option("--quantize <type>", "int8 | int4: quantize a float checkpoint's weights per output row on export (a quantized checkpoint keeps its own)")
+  .option("--values <type>", "float32 | float16: how a float checkpoint's weights are stored (compact only for float16; default float32)")
+  .requiredOption("--out <file>", "the file to write (must differ from the input; written atomically)")
+  .option("--json", "print a JSON summary as the last line")
+  .action(exportCommand);
 
 program
   .command("sensitivity")

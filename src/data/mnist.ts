@@ -7,6 +7,12 @@ import { readIdx, type IdxArray } from "./idx.js";
 
 export type ImageDatasetName = "mnist" | "fashion-mnist";
 
+/** Class names by label, as exported models carry them (Fashion-MNIST's from its README). */
+export const IMAGE_CLASS_NAMES: Record<ImageDatasetName, readonly string[]> = {
+  mnist: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+  "fashion-mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+};
+
 export interface ImageDatasetSplits {
   train: Dataset;
   test: Dataset;

@@ -4,8 +4,8 @@ import type { Model } from "../nn/presets.js";
 import type { QuantBits } from "../quantize/rows.js";
 import { WEIGHT_STRUCTURES, WEIGHT_VALUE_TYPES, type WeightStructure, type WeightValueType } from "../runtime/compact-model.js";
 import { encodeCompactContainer, type CompactTensor } from "./compact-container.js";
-import { encodeWeight, type FinalWeight } from "./encode-weight.js";
-import { foldModel, type FoldedWeightLayer } from "./fold-model.js";
+import { encodeWeight } from "./encode-weight.js";
+import { deployedWeight, foldModel, type FoldOptions } from "./fold-model.js";
 
 export interface CompactExportOptions {
   /** How weights are stored (default float32); int8/int4 with one scale per output row. */
@@ -16,6 +16,8 @@ export interface CompactExportOptions {
   classNames?: string[];
   /** Force one structure for every weight (tests, comparisons); default "auto": per layer the smallest. */
   structure?: WeightStructure | "auto";
+  /** int8/int4: "per-tensor" re-quantizes a per-tensor quantized checkpoint with its one scale (stored once per row). */
+  granularity?: FoldOptions["granularity"];
 }
 
 /** The compact file of `model`: it takes raw inputs (as the dataset files hold them) and returns the model's logits. */
@@ -25,7 +27,7 @@ export function exportCompactModel(model: Model, options: CompactExportOptions =
   const structure = options.structure ?? "auto";
   if (structure !== "auto" && !WEIGHT_STRUCTURES.includes(structure)) throw new RangeError(`compact export: structure must be auto or one of ${WEIGHT_STRUCTURES.join(", ")}, got ${JSON.stringify(structure)}`);
   const bits: QuantBits | null = valueType === "int8" ? 8 : valueType === "int4" ? 4 : null;
-  const folded = foldModel(model, options.normalizer, bits);
+  const folded = foldModel(model, options.normalizer, bits, { granularity: options.granularity });
   const outputs = model.net.outputShape(model.inputShape).reduce((a, b) => a * b, 1);
   const names = options.classNames;
   if (names !== undefined && (names.length !== outputs || !names.every((n) => typeof n === "string"))) {
@@ -41,7 +43,7 @@ export function exportCompactModel(model: Model, options: CompactExportOptions =
         return { kind: "normalize" };
       case "linear":
       case "conv2d": {
-        const encoded = encodeWeight(finalWeight(layer, valueType), `${prefix}.weight`, structure);
+        const encoded = encodeWeight(deployedWeight(layer, valueType), `${prefix}.weight`, structure);
         tensors.push(...encoded.tensors);
         const bias = Float32Array.from(layer.bias);
         if (!bias.every(Number.isFinite)) throw new RangeError(`${layer.source}: folded bias is not finite in float32`);
@@ -61,27 +63,4 @@ export function exportCompactModel(model: Model, options: CompactExportOptions =
   });
   const layout = { input_shape: model.inputShape, ...(names !== undefined ? { class_names: names } : {}), layers };
   return encodeCompactContainer(tensors, layout);
-}
-
-/** Applies the folds' row and column factors: to float values directly; to int codes as a row-scale change (a negative factor flips the codes). */
-function finalWeight(layer: FoldedWeightLayer, valueType: WeightValueType): FinalWeight {
-  const { rows, cols, rowPtr, colIdx, rowFactor, colFactor } = layer;
-  if (layer.codes === undefined || layer.scales === undefined) {
-    const floats = new Float64Array(layer.values.length);
-    for (let r = 0; r < rows; r++) {
-      for (let i = rowPtr[r]; i < rowPtr[r + 1]; i++) floats[i] = layer.values[i] * rowFactor[r] * (colFactor === null ? 1 : colFactor[colIdx[i]]);
-    }
-    return { rows, cols, rowPtr, colIdx, valueType, floats };
-  }
-  const codes = layer.codes.slice();
-  const scales = new Float32Array(rows);
-  for (let r = 0; r < rows; r++) {
-    const scale = Math.fround(layer.scales[r] * Math.abs(rowFactor[r]));
-    if (scale === Infinity) throw new RangeError(`${layer.source}: row ${r}'s folded scale overflows float32`);
-    // A factor of 0 (batch norm γ = 0), or one that makes the row's weights vanish below float32, zeroes the row.
-    const vanished = !(scale > 0);
-    scales[r] = vanished ? 1 : scale;
-    for (let i = rowPtr[r]; i < rowPtr[r + 1]; i++) codes[i] = vanished ? 0 : rowFactor[r] < 0 ? -codes[i] : codes[i];
-  }
-  return { rows, cols, rowPtr, colIdx, valueType, codes, scales };
 }

@@ -18,8 +18,9 @@ import { Linear } from "../nn/linear.js";
 import { Pool2d } from "../nn/pool.js";
 import type { Model } from "../nn/presets.js";
 import { SparseLinear } from "../nn/sparse-linear.js";
-import { quantizeRows, type QuantBits } from "../quantize/rows.js";
-import type { CompactActivation } from "../runtime/compact-model.js";
+import { quantizeRows, type QuantBits, type QuantGranularity } from "../quantize/rows.js";
+import type { CompactActivation, WeightValueType } from "../runtime/compact-model.js";
+import type { FinalWeight } from "./encode-weight.js";
 
 export interface FoldedWeightLayer {
   kind: "linear" | "conv2d";
@@ -50,17 +51,26 @@ export type FoldedLayer =
   | { kind: "flatten" }
   | { kind: "activation"; activation: CompactActivation; negativeSlope: number };
 
+export interface FoldOptions {
+  /** One scale per row (default), or one per weight as a per-tensor quantized checkpoint has: re-quantizing its values then reproduces its codes. */
+  granularity?: QuantGranularity;
+  /** What the model is exported to, for errors (default "the compact format"). */
+  target?: string;
+}
+
 const activationNames: Record<string, CompactActivation> = { ReLU: "relu", LeakyReLU: "leaky-relu", Tanh: "tanh", Sigmoid: "sigmoid", GELU: "gelu" };
 
 /** The inference layers of `model`, with `normalizer` (the training input normalization) folded in or kept as a first step. */
-export function foldModel(model: Model, normalizer: Normalizer | undefined, bits: QuantBits | null): FoldedLayer[] {
+export function foldModel(model: Model, normalizer: Normalizer | undefined, bits: QuantBits | null, options: FoldOptions = {}): FoldedLayer[] {
+  const granularity = options.granularity ?? "per-row";
+  const target = options.target ?? "the compact format";
   const layers: FoldedLayer[] = [];
   const last = () => layers[layers.length - 1];
   model.net.layers.forEach((layer, i) => {
     const source = `layers.${i} (${layer.describe()})`;
     if (layer instanceof Dropout) return;
     if (layer instanceof Linear || layer instanceof SparseLinear || layer instanceof Conv2d) {
-      layers.push(weightLayer(layer, source, bits));
+      layers.push(weightLayer(layer, source, bits, granularity));
     } else if (layer instanceof BatchNorm) {
       const previous = last();
       if (previous === undefined || (previous.kind !== "linear" && previous.kind !== "conv2d") || previous.activation !== "identity" || previous.rows !== layer.channels) {
@@ -69,7 +79,7 @@ export function foldModel(model: Model, normalizer: Normalizer | undefined, bits
       foldBatchNorm(previous, layer);
     } else if (layer instanceof ActivationLayer) {
       const activation = activationNames[layer.kind];
-      if (activation === undefined) throw new Error(`${source}: activation ${layer.kind} cannot be exported to the compact format`);
+      if (activation === undefined) throw new Error(`${source}: activation ${layer.kind} cannot be exported to ${target}`);
       const previous = last();
       const negativeSlope = activation === "leaky-relu" ? layer.slope : 0;
       if (previous !== undefined && (previous.kind === "linear" || previous.kind === "conv2d") && previous.activation === "identity") {
@@ -83,19 +93,19 @@ export function foldModel(model: Model, normalizer: Normalizer | undefined, bits
     } else if (layer instanceof Flatten) {
       layers.push({ kind: "flatten" });
     } else {
-      throw unsupported(layer, source);
+      throw unsupported(layer, source, target);
     }
   });
   applyNormalizer(layers, normalizer, model.inputShape, bits);
   return layers;
 }
 
-function unsupported(layer: Layer, source: string): Error {
-  return new Error(`${source}: layer ${layer.kind} cannot be exported to the compact format (supported: Linear, Conv2d, BatchNorm, MaxPool2d, Flatten, Dropout, ReLU, LeakyReLU, Tanh, Sigmoid, GELU)`);
+function unsupported(layer: Layer, source: string, target: string): Error {
+  return new Error(`${source}: layer ${layer.kind} cannot be exported to ${target} (supported: Linear, Conv2d, BatchNorm, MaxPool2d, Flatten, Dropout, ReLU, LeakyReLU, Tanh, Sigmoid, GELU)`);
 }
 
-/** A weight layer's non-zeros as CSR (a mask applied, exact zeros dropped), quantized per row when `bits` is given. */
-function weightLayer(layer: Linear | SparseLinear | Conv2d, source: string, bits: QuantBits | null): FoldedWeightLayer {
+/** A weight layer's non-zeros as CSR (a mask applied, exact zeros dropped), quantized (per row, or per tensor with its one scale given to every row) when `bits` is given. */
+function weightLayer(layer: Linear | SparseLinear | Conv2d, source: string, bits: QuantBits | null, granularity: QuantGranularity): FoldedWeightLayer {
   let rows: number, cols: number, dense: { values: Float32Array; mask: Float32Array | null } | null = null;
   let sparse: { rowPtr: Int32Array; colIdx: Int32Array; values: Float32Array } | null = null;
   if (layer instanceof SparseLinear || (layer instanceof Conv2d && layer.sparseWeight !== null)) {
@@ -141,7 +151,9 @@ function weightLayer(layer: Linear | SparseLinear | Conv2d, source: string, bits
   const base = { kind: conv ? "conv2d" as const : "linear" as const, source, rows, cols, ...activation, ...(conv ? { conv } : {}) };
   if (bits === null) return { ...base, rowPtr, colIdx: Int32Array.from(colIdx), values: Float64Array.from(values) };
   // Quantized: codes of 0 (weights below half a step) are dropped, so the structure holds non-zeros only.
-  const { codes, scales } = quantizeRows(values, rowPtr, bits);
+  const quantized = quantizeRows(values, granularity === "per-row" ? rowPtr : [0, values.length], bits);
+  const codes = quantized.codes;
+  const scales = quantized.scales.length === rows ? quantized.scales : new Float32Array(rows).fill(quantized.scales[0]);
   const keptPtr = new Int32Array(rows + 1);
   const keptCols: number[] = [], keptCodes: number[] = [], keptValues: number[] = [];
   for (let r = 0; r < rows; r++) {
@@ -201,4 +213,27 @@ function applyNormalizer(layers: FoldedLayer[], normalizer: Normalizer | undefin
   }
   if (scalar) for (let r = 0; r < layer.rows; r++) layer.rowFactor[r] *= factor[0];
   else layer.colFactor = Float64Array.from({ length: layer.cols }, (_, c) => at(factor, c));
+}
+
+/** Applies the folds' row and column factors: to float values directly; to int codes as a row-scale change (a negative factor flips the codes). */
+export function deployedWeight(layer: FoldedWeightLayer, valueType: WeightValueType): FinalWeight {
+  const { rows, cols, rowPtr, colIdx, rowFactor, colFactor } = layer;
+  if (layer.codes === undefined || layer.scales === undefined) {
+    const floats = new Float64Array(layer.values.length);
+    for (let r = 0; r < rows; r++) {
+      for (let i = rowPtr[r]; i < rowPtr[r + 1]; i++) floats[i] = layer.values[i] * rowFactor[r] * (colFactor === null ? 1 : colFactor[colIdx[i]]);
+    }
+    return { rows, cols, rowPtr, colIdx, valueType, floats };
+  }
+  const codes = layer.codes.slice();
+  const scales = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const scale = Math.fround(layer.scales[r] * Math.abs(rowFactor[r]));
+    if (scale === Infinity) throw new RangeError(`${layer.source}: row ${r}'s folded scale overflows float32`);
+    // A factor of 0 (batch norm γ = 0), or one that makes the row's weights vanish below float32, zeroes the row.
+    const vanished = !(scale > 0);
+    scales[r] = vanished ? 1 : scale;
+    for (let i = rowPtr[r]; i < rowPtr[r + 1]; i++) codes[i] = vanished ? 0 : rowFactor[r] < 0 ? -codes[i] : codes[i];
+  }
+  return { rows, cols, rowPtr, colIdx, valueType, codes, scales };
 }
