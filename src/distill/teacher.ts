@@ -12,15 +12,9 @@ import type { Normalizer } from "../data/normalize.js";
 import type { PreparedData } from "../data/prepare.js";
 import { loadCheckpoint, type LoadedCheckpoint } from "../io/checkpoint.js";
 import { tensor, tidy } from "../tensor/tensor.js";
+import type { TeacherTargets } from "./training-loss.js";
 
-/** What the trainer needs to distill: the teacher's logits of every training example and the loss's T and α. */
-export interface TeacherTargets {
-  /** (examples, classes) row-major: row i holds the teacher's logits of training example i. */
-  logits: Float32Array;
-  classes: number;
-  temperature: number;
-  alpha: number;
-}
+export type { TeacherTargets };
 
 /** The option or file named in a teacher's errors, e.g. "distill.teacher". */
 const OPTION = "distill.teacher";

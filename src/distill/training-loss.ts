@@ -3,6 +3,15 @@ import { distillationLoss } from "../autograd/ops/distill-loss.js";
 import { crossEntropy } from "../autograd/ops/loss.js";
 import type { Tensor } from "../tensor/tensor.js";
 
+/** What the trainer needs to distill: the teacher's logits of every training example and the loss's T and α. */
+export interface TeacherTargets {
+  /** (examples, classes) row-major: row i holds the teacher's logits of training example i. */
+  logits: Float32Array;
+  classes: number;
+  temperature: number;
+  alpha: number;
+}
+
 /** The teacher's logits of a batch's rows (N, C), with the distillation loss's T and α. */
 export interface BatchTeacher {
   logits: Tensor;
