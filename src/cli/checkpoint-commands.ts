@@ -29,7 +29,7 @@ export function checkpointTestSet(checkpoint: LoadedCheckpoint, options: { data?
   return { dataset, test };
 }
 
-export function evalCommand(path: string, options: { data?: ImageDatasetName; dataDir?: string; json?: boolean }): void {
+export async function evalCommand(path: string, options: { data?: ImageDatasetName; dataDir?: string; json?: boolean }): Promise<void> {
   if (isCompactFile(path)) return evalCompactFile(path, options);
   if (isOnnxFile(path)) evalOnnxFile(path);
   const checkpoint = loadCheckpoint(path);

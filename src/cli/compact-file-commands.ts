@@ -1,11 +1,11 @@
-// `eval` and `info` of an exported compact model file: its accuracy on the raw test images (reference forward pass), and its layers with encoding, value type and bytes.
+// `eval` and `info` of an exported compact model file: its accuracy on the raw test images (the WebAssembly runtime users deploy), and its layers with encoding, value type and bytes.
 import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { IMAGE_CLASS_NAMES, loadImageDataset, type ImageDatasetName } from "../data/mnist.js";
-import { COMPACT_FORMAT, type CompactLayer, type CompactModel } from "../runtime/compact-model.js";
+import { COMPACT_FORMAT, type CompactLayer } from "../runtime/compact-model.js";
 import { readCompactModel } from "../runtime/compact-reader.js";
-import { referencePredict } from "../runtime/reference-predict.js";
+import { loadModel, type RuntimeModel } from "../runtime/index.js";
 
-/** Examples per reference forward call: bounds the float64 activations it allocates. */
+/** Examples per predict call: bounds the runtime's activation buffers. */
 const EVAL_CHUNK = 500;
 
 /** Whether `path` is a compact model file: a safetensors header whose metadata "format" says so (anything unreadable is left to the checkpoint reader's errors). */
@@ -34,8 +34,9 @@ function datasetOfClassNames(names: string[] | null): ImageDatasetName | undefin
   return (Object.keys(IMAGE_CLASS_NAMES) as ImageDatasetName[]).find((d) => IMAGE_CLASS_NAMES[d].join("\n") === names.join("\n"));
 }
 
-export function evalCompactFile(path: string, options: { data?: ImageDatasetName; dataDir?: string; json?: boolean }): void {
-  const model = readCompactModel(readFileSync(path), path);
+export async function evalCompactFile(path: string, options: { data?: ImageDatasetName; dataDir?: string; json?: boolean }): Promise<void> {
+  const bytes = readFileSync(path);
+  const model = readCompactModel(bytes, path);
   const dataset = options.data ?? datasetOfClassNames(model.classNames);
   if (dataset === undefined) throw new Error(`${path}: a compact model file without the class names of a known dataset; pass --data mnist or --data fashion-mnist`);
   const { test } = loadImageDataset(dataset, options.dataDir);
@@ -44,8 +45,10 @@ export function evalCompactFile(path: string, options: { data?: ImageDatasetName
   }
   const started = performance.now();
   // Raw features, as the dataset files hold them: the exported model has the normalization folded in.
-  const result = evaluateLogits(model, test.features, test.labels, test.classCount);
-  process.stdout.write(`${dataset} test: accuracy ${(100 * result.accuracy).toFixed(2)}%, loss ${result.loss.toFixed(4)} on ${result.count} examples (compact file, reference forward pass on raw inputs)\n`);
+  const runtime = await loadModel(bytes, { source: path });
+  const result = evaluateLogits(runtime, test.features, test.labels, test.classCount);
+  runtime.dispose();
+  process.stdout.write(`${dataset} test: accuracy ${(100 * result.accuracy).toFixed(2)}%, loss ${result.loss.toFixed(4)} on ${result.count} examples (compact file, WebAssembly runtime on raw inputs)\n`);
   process.stdout.write(`confusion matrix (rows: true class, columns: predicted):\n${result.confusion.map((r) => r.map((v) => String(v).padStart(5)).join("")).join("\n")}\n`);
   if (options.json) {
     process.stdout.write(`${JSON.stringify({
@@ -56,13 +59,13 @@ export function evalCompactFile(path: string, options: { data?: ImageDatasetName
 }
 
 /** Accuracy, mean cross-entropy (float64, log-sum-exp) and confusion matrix of the model's logits; ties go to the first class, as argmax does. */
-function evaluateLogits(model: CompactModel, features: Float32Array, labels: Int32Array, classes: number) {
+function evaluateLogits(model: RuntimeModel, features: Float32Array, labels: Int32Array, classes: number) {
   const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
   let lossSum = 0, correct = 0;
   const count = labels.length;
   for (let start = 0; start < count; start += EVAL_CHUNK) {
     const batch = Math.min(EVAL_CHUNK, count - start);
-    const logits = referencePredict(model, features.subarray(start * model.inputSize, (start + batch) * model.inputSize), batch);
+    const logits = model.predict(features.subarray(start * model.inputSize, (start + batch) * model.inputSize), batch);
     for (let b = 0; b < batch; b++) {
       const row = logits.subarray(b * classes, (b + 1) * classes);
       let best = 0;

@@ -2,6 +2,7 @@
 // The sparsetrain command line: train, eval, info, prune, quantize, export, sensitivity and bench.
 import { Command, Option } from "commander";
 import { benchKernelsCommand } from "./bench-command.js";
+import { benchInferCommand } from "./bench-infer-command.js";
 import { benchTrainCommand } from "./bench-train-command.js";
 import { evalCommand, infoCommand } from "./checkpoint-commands.js";
 import { exportCommand } from "./export-command.js";
@@ -132,6 +133,13 @@ bench
   .option("--no-torch", "skip the PyTorch reference")
   .option("--threads <list>", "thread counts for our engine, each at every density (default 1,2: data-parallel steps)")
   .action(benchTrainCommand);
+bench
+  .command("infer")
+  .description("file bytes and predict latency (batch 1 and 128) of LeNet-300-100 and LeNet-5, dense and sparse, float32 and int8: our runtime vs onnxruntime-node and TensorFlow.js (wasm)")
+  .option("--json", "one JSON object per line")
+  .option("--rounds <n>", "timed rounds, interleaved; the fastest is reported (default 7)")
+  .option("--quick", "short timed samples (a smoke run)")
+  .action(benchInferCommand);
 
 try {
   await program.parseAsync();
