@@ -16,8 +16,8 @@ if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
   throw new Error("compact export: this code copies typed arrays as raw bytes and needs a little-endian machine");
 }
 
-/** The file's bytes: 8-byte header length, JSON header padded with spaces to a multiple of 8, data. */
-export function encodeCompactContainer(tensors: CompactTensor[], layout: unknown): Uint8Array {
+/** The file's bytes: 8-byte header length, JSON header padded with spaces to a multiple of 8, data; `version` goes into the metadata. */
+export function encodeCompactContainer(tensors: CompactTensor[], layout: unknown, version = COMPACT_VERSION): Uint8Array {
   const ordered = [...tensors].sort((a, b) => DTYPE_BYTES[b.dtype] - DTYPE_BYTES[a.dtype]);
   const entries: Record<string, unknown> = {};
   const parts: Uint8Array[] = [];
@@ -40,7 +40,7 @@ export function encodeCompactContainer(tensors: CompactTensor[], layout: unknown
     at += p.length;
   }
   const model = JSON.stringify(layout);
-  const metadata = { format: COMPACT_FORMAT, version: String(COMPACT_VERSION), model, crc32: crc32Hex(new TextEncoder().encode(model), data) };
+  const metadata = { format: COMPACT_FORMAT, version: String(version), model, crc32: crc32Hex(new TextEncoder().encode(model), data) };
   const json = new TextEncoder().encode(JSON.stringify({ __metadata__: metadata, ...entries }));
   const headerBytes = Math.ceil(json.length / 8) * 8;
   const out = new Uint8Array(8 + headerBytes + data.length);

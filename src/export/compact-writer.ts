@@ -2,7 +2,7 @@
 import type { Normalizer } from "../data/normalize.js";
 import type { Model } from "../nn/presets.js";
 import type { QuantBits } from "../quantize/rows.js";
-import { WEIGHT_STRUCTURES, WEIGHT_VALUE_TYPES, type WeightStructure, type WeightValueType } from "../runtime/compact-model.js";
+import { EXPGOLOMB_VERSION, WEIGHT_STRUCTURES, WEIGHT_VALUE_TYPES, type WeightStructure, type WeightValueType } from "../runtime/compact-model.js";
 import { encodeCompactContainer, type CompactTensor } from "./compact-container.js";
 import { encodeWeight } from "./encode-weight.js";
 import { deployedWeight, foldModel, type FoldOptions } from "./fold-model.js";
@@ -34,6 +34,7 @@ export function exportCompactModel(model: Model, options: CompactExportOptions =
     throw new RangeError(`compact export: ${names.length} class names for a model with ${outputs} outputs`);
   }
   const tensors: CompactTensor[] = [];
+  let version = 1;
   const layers = folded.map((layer, i) => {
     const prefix = `layers.${i}`;
     switch (layer.kind) {
@@ -45,6 +46,7 @@ export function exportCompactModel(model: Model, options: CompactExportOptions =
       case "conv2d": {
         const encoded = encodeWeight(deployedWeight(layer, valueType), `${prefix}.weight`, structure);
         tensors.push(...encoded.tensors);
+        if (encoded.layout.structure === "csr-expgolomb") version = EXPGOLOMB_VERSION;
         const bias = Float32Array.from(layer.bias);
         if (!bias.every(Number.isFinite)) throw new RangeError(`${layer.source}: folded bias is not finite in float32`);
         tensors.push({ name: `${prefix}.bias`, dtype: "F32", shape: [layer.rows], values: bias });
@@ -62,5 +64,6 @@ export function exportCompactModel(model: Model, options: CompactExportOptions =
     }
   });
   const layout = { input_shape: model.inputShape, ...(names !== undefined ? { class_names: names } : {}), layers };
-  return encodeCompactContainer(tensors, layout);
+  // The lowest version that holds the file, so that a version-1 reader still reads every file it could.
+  return encodeCompactContainer(tensors, layout, version);
 }

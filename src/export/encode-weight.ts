@@ -1,8 +1,9 @@
-// Encodes one weight of a compact file: values as float32, float16, int8 or int4 (per-row scales), positions dense, as CSR with one-byte column gaps, or as a bitmask, whichever is smallest.
+// Encodes one weight of a compact file: values as float32, float16, int8 or int4 (per-row scales), positions dense, as CSR with one-byte or exp-Golomb coded column gaps, or as a bitmask, whichever is smallest.
 import { packInt4 } from "../quantize/rows.js";
 import type { WeightStructure, WeightValueType } from "../runtime/compact-model.js";
 import { GAP_ESCAPE } from "../runtime/decode-weight.js";
 import type { CompactTensor } from "./compact-container.js";
+import { bestGapOrder, encodeGapCodes } from "./encode-gap-codes.js";
 import { numberToFloat16Bits } from "./float16.js";
 
 /** A weight ready to encode: CSR over its non-zero entries, with float values or integer codes and row scales. */
@@ -52,13 +53,14 @@ export function weightEncodingCosts(rows: number, cols: number, rowPtr: Int32Arr
     dense: valueBytes(rows * cols) + scaleBytes + HEADER_BYTES_PER_TENSOR,
     csr: valueBytes(nnz) + scaleBytes + rowPointerBytes + columnGapBytes(rowPtr, colIdx) + 3 * HEADER_BYTES_PER_TENSOR,
     bitmask: valueBytes(nnz) + scaleBytes + Math.ceil((rows * cols) / 8) + 2 * HEADER_BYTES_PER_TENSOR,
+    "csr-expgolomb": valueBytes(nnz) + scaleBytes + rowPointerBytes + bestGapOrder(rowPtr, colIdx).bytes + 3 * HEADER_BYTES_PER_TENSOR,
   };
 }
 
-/** The smallest structure; on a tie the simpler one (dense, then bitmask, then CSR). */
+/** The smallest structure; on a tie the simpler one (dense, then bitmask, then CSR, then CSR with exp-Golomb codes, which also needs version 2). */
 export function chooseStructure(costs: Record<WeightStructure, number>): WeightStructure {
   let best: WeightStructure = "dense";
-  for (const s of ["bitmask", "csr"] as const) if (costs[s] < costs[best]) best = s;
+  for (const s of ["bitmask", "csr", "csr-expgolomb"] as const) if (costs[s] < costs[best]) best = s;
   return best;
 }
 
@@ -113,22 +115,30 @@ function storedEntries(w: FinalWeight, where: string): { rowPtr: Int32Array; col
   return { rowPtr, colIdx, stored };
 }
 
-/** Tensors `prefix`.values (and .scales, .row_ptr, .col_gaps or .bitmask) and the layout entry of one weight. */
-export function encodeWeight(w: FinalWeight, prefix: string, structure: WeightStructure | "auto"): { tensors: CompactTensor[]; layout: { structure: WeightStructure; values: WeightValueType; nnz: number } } {
+/** Tensors `prefix`.values (and .scales, .row_ptr, .col_gaps, .col_codes or .bitmask) and the layout entry of one weight. */
+export function encodeWeight(w: FinalWeight, prefix: string, structure: WeightStructure | "auto"): { tensors: CompactTensor[]; layout: { structure: WeightStructure; values: WeightValueType; nnz: number; gap_order?: number } } {
   const { rows, cols, valueType } = w;
   const { rowPtr, colIdx, stored } = storedEntries(w, prefix);
   const chosen = structure === "auto" ? chooseStructure(weightEncodingCosts(rows, cols, rowPtr, colIdx, valueType)) : structure;
   let values: Float32Array | Uint16Array | Int8Array = stored;
+  let gapOrder: number | undefined;
   const tensors: CompactTensor[] = [];
   if (chosen === "dense") {
     values = new (stored.constructor as typeof Float32Array | typeof Uint16Array | typeof Int8Array)(rows * cols);
     for (let r = 0; r < rows; r++) for (let i = rowPtr[r]; i < rowPtr[r + 1]; i++) values[r * cols + colIdx[i]] = stored[i];
-  } else if (chosen === "csr") {
+  } else if (chosen === "csr" || chosen === "csr-expgolomb") {
     const nnz = rowPtr[rows];
     const dtype = rowPointerDtype(nnz);
     const pointers = dtype === "U8" ? Uint8Array.from(rowPtr) : dtype === "U16" ? Uint16Array.from(rowPtr) : Uint32Array.from(rowPtr);
-    const gaps = encodeColumnGaps(rowPtr, colIdx);
-    tensors.push({ name: `${prefix}.row_ptr`, dtype, shape: [rows + 1], values: pointers }, { name: `${prefix}.col_gaps`, dtype: "U8", shape: [gaps.length], values: gaps });
+    tensors.push({ name: `${prefix}.row_ptr`, dtype, shape: [rows + 1], values: pointers });
+    if (chosen === "csr") {
+      const gaps = encodeColumnGaps(rowPtr, colIdx);
+      tensors.push({ name: `${prefix}.col_gaps`, dtype: "U8", shape: [gaps.length], values: gaps });
+    } else {
+      gapOrder = bestGapOrder(rowPtr, colIdx).order;
+      const codes = encodeGapCodes(rowPtr, colIdx, gapOrder);
+      tensors.push({ name: `${prefix}.col_codes`, dtype: "U8", shape: [codes.length], values: codes });
+    }
   } else {
     tensors.push({ name: `${prefix}.bitmask`, dtype: "U8", shape: [Math.ceil((rows * cols) / 8)], values: encodeBitmask(rows, cols, rowPtr, colIdx) });
   }
@@ -142,5 +152,5 @@ export function encodeWeight(w: FinalWeight, prefix: string, structure: WeightSt
     tensors.push({ name: `${prefix}.values`, dtype: "U8", shape: [packed.length], values: packed });
   }
   if (valueType === "int8" || valueType === "int4") tensors.push({ name: `${prefix}.scales`, dtype: "F32", shape: [rows], values: w.scales! });
-  return { tensors, layout: { structure: chosen, values: valueType, nnz: chosen === "dense" ? rows * cols : rowPtr[rows] } };
+  return { tensors, layout: { structure: chosen, values: valueType, nnz: chosen === "dense" ? rows * cols : rowPtr[rows], ...(gapOrder !== undefined ? { gap_order: gapOrder } : {}) } };
 }

@@ -2,15 +2,17 @@
 
 /** The value of the `format` metadata key. */
 export const COMPACT_FORMAT = "sparsetrain-compact";
-/** The only layout version this reader understands (docs/compact-format.md, "Versions"). */
-export const COMPACT_VERSION = 1;
+/** The newest layout version; this reader understands 1 and 2 (docs/compact-format.md, "Versions"). */
+export const COMPACT_VERSION = 2;
+/** The first version with the `csr-expgolomb` structure; a file without it is written as version 1, which older readers read. */
+export const EXPGOLOMB_VERSION = 2;
 
 export type CompactActivation = "identity" | "relu" | "leaky-relu" | "tanh" | "sigmoid" | "gelu";
 export const COMPACT_ACTIVATIONS: readonly CompactActivation[] = ["identity", "relu", "leaky-relu", "tanh", "sigmoid", "gelu"];
 
-/** How a weight's positions are stored: every entry, CSR with one-byte column gaps, or one bit per entry. */
-export type WeightStructure = "dense" | "csr" | "bitmask";
-export const WEIGHT_STRUCTURES: readonly WeightStructure[] = ["dense", "csr", "bitmask"];
+/** How a weight's positions are stored: every entry, CSR with one-byte column gaps, one bit per entry, or CSR with exp-Golomb coded column gaps. */
+export type WeightStructure = "dense" | "csr" | "bitmask" | "csr-expgolomb";
+export const WEIGHT_STRUCTURES: readonly WeightStructure[] = ["dense", "csr", "bitmask", "csr-expgolomb"];
 
 /** How a weight's stored values are encoded. */
 export type WeightValueType = "float32" | "float16" | "int8" | "int4";

@@ -2,9 +2,10 @@
 //
 // The format is documented in docs/compact-format.md. This file and everything it imports stay
 // inside src/runtime/, with no Node-only API: the runtime must bundle small for a web page.
-import { COMPACT_ACTIVATIONS, COMPACT_FORMAT, COMPACT_VERSION, WEIGHT_STRUCTURES, WEIGHT_VALUE_TYPES, type CompactActivation, type CompactLayer, type CompactModel, type WeightStructure, type WeightValueType } from "./compact-model.js";
+import { COMPACT_ACTIVATIONS, COMPACT_FORMAT, COMPACT_VERSION, EXPGOLOMB_VERSION, WEIGHT_STRUCTURES, WEIGHT_VALUE_TYPES, type CompactActivation, type CompactLayer, type CompactModel, type WeightStructure, type WeightValueType } from "./compact-model.js";
 import { crc32Hex } from "./crc32.js";
-import { decodeWeight, type TensorSource } from "./decode-weight.js";
+import { MAX_GAP_ORDER } from "./decode-gap-codes.js";
+import { decodeWeight, type TensorSource, type WeightLayout } from "./decode-weight.js";
 import { CompactFormatError, oneLine, viewSafetensors, type TensorView, type ViewDtype } from "./safetensors-view.js";
 import { readFloats } from "./tensor-values.js";
 
@@ -26,7 +27,7 @@ export function readCompactModel(bytes: Uint8Array, source = "compact model"): C
   }
   if (!/^[0-9]{1,9}$/.test(metadata.version ?? "")) fail(`metadata "version" is ${JSON.stringify(metadata.version)}, expected a version number such as "${COMPACT_VERSION}"`);
   const version = Number(metadata.version);
-  if (version !== COMPACT_VERSION) fail(`format version ${version} is not supported by this reader (it reads version ${COMPACT_VERSION})`);
+  if (version < 1 || version > COMPACT_VERSION) fail(`format version ${version} is not supported by this reader (it reads versions 1 to ${COMPACT_VERSION})`);
   for (const key of Object.keys(metadata)) if (!METADATA_KEYS.includes(key)) fail(`unknown metadata key "${key}" (expected ${METADATA_KEYS.join(", ")})`);
   if (!/^[0-9a-f]{8}$/.test(metadata.crc32 ?? "")) fail(`metadata "crc32" is ${JSON.stringify(metadata.crc32)}, expected 8 lowercase hexadecimal digits`);
   if (typeof metadata.model !== "string") fail(`metadata "model" (the layout) is missing`);
@@ -38,7 +39,7 @@ export function readCompactModel(bytes: Uint8Array, source = "compact model"): C
     fail(`metadata "model" (the layout) is not valid JSON`);
   }
   const taken = new Set<string>();
-  const model = readLayout(layout, tensorSource(file.tensors, taken, fail), fail);
+  const model = readLayout(layout, version, tensorSource(file.tensors, taken, fail), fail);
   for (const name of file.tensors.keys()) if (!taken.has(name)) fail(`tensor "${name}" belongs to no layer of the layout`);
   const checksum = crc32Hex(new TextEncoder().encode(metadata.model), file.data);
   if (checksum !== metadata.crc32) fail(`checksum mismatch: the layout and data have CRC-32 ${checksum}, the header says ${metadata.crc32}; the file is corrupted`);
@@ -61,7 +62,7 @@ function tensorSource(tensors: Map<string, TensorView>, taken: Set<string>, fail
   };
 }
 
-function readLayout(layout: unknown, tensors: TensorSource, fail: (problem: string) => never): CompactModel {
+function readLayout(layout: unknown, version: number, tensors: TensorSource, fail: (problem: string) => never): CompactModel {
   const top = object(layout, "layout", fail);
   knownKeys(top, "layout", ["input_shape", "layers", "class_names"], fail);
   const inputShape = shapeOf(top.input_shape, "layout.input_shape", fail);
@@ -69,7 +70,7 @@ function readLayout(layout: unknown, tensors: TensorSource, fail: (problem: stri
   if (!Array.isArray(top.layers) || top.layers.length === 0) fail(`layout.layers must be a non-empty list, got ${JSON.stringify(top.layers)}`);
   let shape = inputShape;
   const layers: CompactLayer[] = (top.layers as unknown[]).map((entry, i) => {
-    const layer = readLayer(entry, i, shape, tensors, fail);
+    const layer = readLayer(entry, i, shape, version, tensors, fail);
     const size = layer.outputShape.reduce((a, b) => a * b, 1);
     if (size > MAX_ACTIVATION_VALUES) fail(`layers.${i}: output shape [${layer.outputShape.join(", ")}] exceeds ${MAX_ACTIVATION_VALUES} values per example`);
     shape = layer.outputShape;
@@ -85,10 +86,10 @@ function readLayout(layout: unknown, tensors: TensorSource, fail: (problem: stri
     }
     classNames = names as string[];
   }
-  return { version: COMPACT_VERSION, inputShape, inputSize: inputShape.reduce((a, b) => a * b, 1), outputSize, classNames, layers };
+  return { version, inputShape, inputSize: inputShape.reduce((a, b) => a * b, 1), outputSize, classNames, layers };
 }
 
-function readLayer(entry: unknown, i: number, inputShape: number[], tensors: TensorSource, fail: (problem: string) => never): CompactLayer {
+function readLayer(entry: unknown, i: number, inputShape: number[], version: number, tensors: TensorSource, fail: (problem: string) => never): CompactLayer {
   const where = `layers.${i}`;
   const layer = object(entry, where, fail);
   const kind = layer.kind;
@@ -114,7 +115,7 @@ function readLayer(entry: unknown, i: number, inputShape: number[], tensors: Ten
       const outFeatures = integer(layer, "out_features", where, 1, fail);
       if (inputShape.length !== 1 || inputShape[0] !== inFeatures) fail(`${where} (linear): in_features ${inFeatures} does not match its input shape [${inputShape.join(", ")}]`);
       const { activation, negativeSlope } = readActivation(layer, where, fail);
-      const weight = decodeWeight(weightLayout(layer.weight, outFeatures, inFeatures, where, fail), `${where}.weight`, tensors);
+      const weight = decodeWeight(weightLayout(layer.weight, outFeatures, inFeatures, version, where, fail), `${where}.weight`, tensors);
       const bias = readBias(tensors, where, outFeatures, fail);
       return { kind, weight, bias, activation, negativeSlope, inputShape, outputShape: [outFeatures] };
     }
@@ -131,7 +132,7 @@ function readLayer(entry: unknown, i: number, inputShape: number[], tensors: Ten
       const outputShape = [outChannels, poolOrConvSize(h, kernel, stride, padding), poolOrConvSize(w, kernel, stride, padding)];
       if (outputShape[1] < 1 || outputShape[2] < 1) fail(`${where} (conv2d): a ${kernel}×${kernel} kernel does not fit the ${h}×${w} input (padding ${padding})`);
       const { activation, negativeSlope } = readActivation(layer, where, fail);
-      const weight = decodeWeight(weightLayout(layer.weight, outChannels, inChannels * kernel * kernel, where, fail), `${where}.weight`, tensors);
+      const weight = decodeWeight(weightLayout(layer.weight, outChannels, inChannels * kernel * kernel, version, where, fail), `${where}.weight`, tensors);
       const bias = readBias(tensors, where, outChannels, fail);
       return { kind, weight, bias, activation, negativeSlope, inChannels, outChannels, kernel, stride, padding, inputShape, outputShape };
     }
@@ -163,14 +164,20 @@ function poolOrConvSize(n: number, kernel: number, stride: number, padding: numb
   return Math.floor((n + 2 * padding - kernel) / stride) + 1;
 }
 
-function weightLayout(value: unknown, rows: number, cols: number, where: string, fail: (problem: string) => never) {
+function weightLayout(value: unknown, rows: number, cols: number, version: number, where: string, fail: (problem: string) => never): WeightLayout {
   const w = object(value, `${where}.weight`, fail);
-  knownKeys(w, `${where}.weight`, ["structure", "values", "nnz"], fail);
+  const coded = w.structure === "csr-expgolomb";
+  knownKeys(w, `${where}.weight`, coded ? ["structure", "values", "nnz", "gap_order"] : ["structure", "values", "nnz"], fail);
   if (!WEIGHT_STRUCTURES.includes(w.structure as WeightStructure)) fail(`${where}.weight.structure ${JSON.stringify(w.structure)} is not one of ${WEIGHT_STRUCTURES.join(", ")}`);
+  if (coded && version < EXPGOLOMB_VERSION) fail(`${where}.weight.structure "csr-expgolomb" needs format version ${EXPGOLOMB_VERSION}, but the file says version ${version}`);
+  const gapOrder = coded ? w.gap_order : undefined;
+  if (coded && !(Number.isSafeInteger(gapOrder) && (gapOrder as number) >= 0 && (gapOrder as number) <= MAX_GAP_ORDER)) {
+    fail(`${where}.weight.gap_order ${JSON.stringify(gapOrder)} must be an integer in 0..${MAX_GAP_ORDER}`);
+  }
   if (!WEIGHT_VALUE_TYPES.includes(w.values as WeightValueType)) fail(`${where}.weight.values ${JSON.stringify(w.values)} is not one of ${WEIGHT_VALUE_TYPES.join(", ")}`);
   if (rows * cols > Number.MAX_SAFE_INTEGER) fail(`${where}.weight: ${rows}×${cols} is too large`);
   const nnz = integer(w, "nnz", `${where}.weight`, 0, fail);
-  return { rows, cols, structure: w.structure as WeightStructure, valueType: w.values as WeightValueType, nnz };
+  return { rows, cols, structure: w.structure as WeightStructure, valueType: w.values as WeightValueType, nnz, ...(coded ? { gapOrder: gapOrder as number } : {}) };
 }
 
 function readBias(tensors: TensorSource, where: string, rows: number, fail: (problem: string) => never): Float32Array {

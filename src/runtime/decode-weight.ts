@@ -1,5 +1,6 @@
-// Decodes and checks one weight of a compact file (dense, CSR with one-byte column gaps, or bitmask; float32, float16, int8 or int4 values) into CSR with float32 values.
+// Decodes and checks one weight of a compact file (dense, CSR with one-byte or exp-Golomb coded column gaps, or bitmask; float32, float16, int8 or int4 values) into CSR with float32 values.
 import type { CompactWeight, WeightStructure, WeightValueType } from "./compact-model.js";
+import { decodeGapCodes } from "./decode-gap-codes.js";
 import type { TensorView, ViewDtype } from "./safetensors-view.js";
 import { readFloats, readIntegers, unpackInt4Codes } from "./tensor-values.js";
 
@@ -19,9 +20,11 @@ export interface WeightLayout {
   valueType: WeightValueType;
   /** Stored (non-zero) entries; rows·cols for a dense weight. */
   nnz: number;
+  /** csr-expgolomb only: the exp-Golomb order of the column gap codes. */
+  gapOrder?: number;
 }
 
-/** Decodes the weight `layout` describes from the tensors `prefix`.values, .scales, .row_ptr, .col_gaps, .bitmask. */
+/** Decodes the weight `layout` describes from the tensors `prefix`.values, .scales, .row_ptr, .col_gaps, .col_codes, .bitmask. */
 export function decodeWeight(layout: WeightLayout, prefix: string, source: TensorSource): CompactWeight {
   const { rows, cols, structure, valueType, nnz } = layout;
   const taken: TensorView[] = [];
@@ -60,6 +63,10 @@ export function decodeWeight(layout: WeightLayout, prefix: string, source: Tenso
   } else if (structure === "csr") {
     rowPtr = readRowPointers(take("row_ptr", ["U8", "U16", "U32"], [rows + 1]), rows, nnz, prefix, source);
     colIdx = decodeColumnGaps(take("col_gaps", ["U8"], [-1]).bytes, rowPtr, cols, prefix, source);
+  } else if (structure === "csr-expgolomb") {
+    if (layout.gapOrder === undefined) source.fail(`${prefix}: a csr-expgolomb weight needs "gap_order"`);
+    rowPtr = readRowPointers(take("row_ptr", ["U8", "U16", "U32"], [rows + 1]), rows, nnz, prefix, source);
+    colIdx = decodeGapCodes(take("col_codes", ["U8"], [-1]).bytes, layout.gapOrder, rowPtr, cols, prefix, source);
   } else {
     ({ rowPtr, colIdx } = decodeBitmask(take("bitmask", ["U8"], [Math.ceil((rows * cols) / 8)]).bytes, rows, cols, nnz, prefix, source));
   }

@@ -71,13 +71,13 @@ test("export --format compact: eval of the file on raw images equals eval of the
   assert.deepEqual(info.layers.map((l: { kind: string }) => l.kind), ["linear", "linear"]);
   assert.deepEqual(info.layers.map((l: { weight_shape: number[] }) => l.weight_shape), [[32, 784], [10, 32]]);
   for (const l of info.layers) {
-    assert.ok(["dense", "csr", "bitmask"].includes(l.encoding), l.encoding);
+    assert.ok(["dense", "csr", "bitmask", "csr-expgolomb"].includes(l.encoding), l.encoding);
     assert.equal(l.values, "float32");
   }
   assert.ok(info.layers.reduce((s: number, l: { bytes: number }) => s + l.bytes, 0) < info.file_bytes);
   const checkpointInfo = JSON.parse(ok(run("info", input, "--json")));
   assert.equal(info.weights_nonzero, checkpointInfo.layers.filter((l: { name: string }) => l.name.endsWith(".weight")).reduce((s: number, l: { nonzero: number }) => s + l.nonzero, 0));
-  assert.match(ok(run("info", out)), /layers\.0 +linear +\[32, 784\] +relu +(bitmask|csr|dense) +float32/);
+  assert.match(ok(run("info", out)), /layers\.0 +linear +\[32, 784\] +relu +(bitmask|csr|csr-expgolomb|dense) +float32/);
 });
 
 /** Dense [rows, cols] codes of each quantized weight of a checkpoint, read from its tensors (not through the loader). */

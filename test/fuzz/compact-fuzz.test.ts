@@ -43,6 +43,7 @@ function fuzzCompact(model: Model, options: CompactExportOptions, runs: number, 
 
 const cases: [string, () => Model, CompactExportOptions][] = [
   ["MLP int8 CSR", () => mlpModel(), { values: "int8", structure: "csr", normalizer: mnistScalar }],
+  ["MLP int4 CSR with exp-Golomb gap codes", () => mlpModel(), { values: "int4", structure: "csr-expgolomb", normalizer: mnistScalar }],
   ["MLP int4 bitmask, per-feature normalization step", () => mlpModel(), { values: "int4", structure: "bitmask", normalizer: { kind: "standardize-features", shift: Array(16).fill(3), factor: Array(16).fill(0.5) } }],
   ["MLP float16 dense with class names", () => mlpModel(), { values: "float16", structure: "dense", classNames: ["a", "b", "c"] }],
   ["LeNet-5 float32 auto", () => buildModel(lenetSparseSpec), { normalizer: mnistScalar }],

@@ -11,6 +11,7 @@ import { editCompact, lenetSparseSpec, mlpModel, mnistScalar, restampChecksum, t
 const NAME = "bad.compact";
 const csrBytes = exportCompactModel(mlpModel(), { normalizer: mnistScalar, structure: "csr", values: "int8" });
 const bitmaskBytes = exportCompactModel(mlpModel(), { normalizer: mnistScalar, structure: "bitmask" });
+const codedBytes = exportCompactModel(mlpModel(), { normalizer: mnistScalar, structure: "csr-expgolomb", values: "int4" });
 
 function refuses(bytes: Uint8Array, pattern: RegExp): void {
   assert.throws(() => readCompactModel(bytes, NAME), (error: Error) => {
@@ -30,7 +31,29 @@ function patchTensor(bytes: Uint8Array, name: string, at: number, values: number
 }
 
 test("compact reader: valid files load (the fixtures are sound)", () => {
-  for (const bytes of [csrBytes, bitmaskBytes]) assert.equal(readCompactModel(bytes, NAME).outputSize, 3);
+  for (const bytes of [csrBytes, bitmaskBytes, codedBytes]) assert.equal(readCompactModel(bytes, NAME).outputSize, 3);
+});
+
+test("compact reader: versions — a file without exp-Golomb codes is version 1, one with them version 2; a v1 file may not use them", () => {
+  assert.equal(readCompactModel(csrBytes, NAME).version, 1);
+  assert.equal(readCompactModel(bitmaskBytes, NAME).version, 1);
+  assert.equal(readCompactModel(codedBytes, NAME).version, 2);
+  refuses(editCompact(codedBytes, (h) => { h.__metadata__.version = "1"; }), /layers\.0\.weight\.structure "csr-expgolomb" needs format version 2, but the file says version 1/);
+  refuses(editCompact(codedBytes, (h) => { h.__metadata__.version = "0"; }), /format version 0 is not supported by this reader \(it reads versions 1 to 2\)/);
+});
+
+test("compact reader: exp-Golomb gap codes — a bad gap_order, gap_order on another structure, codes past the row, padding and trailing bytes", () => {
+  refuses(editCompact(codedBytes, (_, layout) => { layout.layers[0].weight.gap_order = 16; }), /layers\.0\.weight\.gap_order 16 must be an integer in 0\.\.15/);
+  refuses(editCompact(codedBytes, (_, layout) => { delete layout.layers[0].weight.gap_order; }), /layers\.0\.weight\.gap_order undefined must be an integer in 0\.\.15/);
+  refuses(editCompact(codedBytes, (_, layout) => { layout.layers[0].weight.gap_order = 1.5; }), /gap_order 1\.5 must be an integer/);
+  refuses(editCompact(csrBytes, (_, layout) => { layout.layers[0].weight.gap_order = 2; }), /layers\.0\.weight: unknown field "gap_order"/);
+  // All-zero bytes: a code with more than 31 leading zeros; all-one bytes with order 0: each code is one bit (gap 0), so 8 entries land in row 0 first.
+  refuses(patchTensor(codedBytes, "layers.0.weight.col_codes", 0, [0, 0, 0, 0, 0]), /layers\.0\.weight\.col_codes: row 0 has a code of more than 31 leading zeros|layers\.0\.weight\.col_codes: row 0 runs to column \d+, past the 16 columns/);
+  refuses(editCompact(codedBytes, (_, layout) => { layout.layers[0].weight.gap_order = 15; }), /layers\.0\.weight\.col_codes: (row \d+ runs to column \d+, past the 16 columns|ends \(\d+ bytes\) inside row \d+)/);
+  const [begin, end] = JSON.parse(splitSafetensors(codedBytes).headerText)["layers.0.weight.col_codes"].data_offsets;
+  // The last byte of the stream: set every bit; either the padding bits were 0 (now not) or the last code changes.
+  const last = patchTensor(codedBytes, "layers.0.weight.col_codes", end - begin - 1, [0xff]);
+  refuses(last, /layers\.0\.weight\.col_codes: (the \d padding bits after the last code must be 0|row \d+ runs to column|\d+ bytes after the last row's codes|ends)/);
 });
 
 test("compact reader: truncated files and a header length past the end", () => {
@@ -41,7 +64,7 @@ test("compact reader: truncated files and a header length past the end", () => {
 
 test("compact reader: not a compact file, an unknown version, an unknown layer kind, an unknown field", () => {
   refuses(editCompact(csrBytes, (h) => { h.__metadata__.format = "pt"; }), /metadata "format" is "pt", expected "sparsetrain-compact"/);
-  refuses(editCompact(csrBytes, (h) => { h.__metadata__.version = "2"; }), /format version 2 is not supported by this reader \(it reads version 1\)/);
+  refuses(editCompact(csrBytes, (h) => { h.__metadata__.version = "3"; }), /format version 3 is not supported by this reader \(it reads versions 1 to 2\)/);
   refuses(editCompact(csrBytes, (_, layout) => { layout.layers[1].kind = "lstm"; }), /layers\.1: unknown layer kind "lstm"/);
   refuses(editCompact(csrBytes, (_, layout) => { layout.layers[0].weight.sign = 1; }), /layers\.0\.weight: unknown field "sign"/);
   refuses(editCompact(csrBytes, (_, layout) => { layout.layers[2].activation = "softplus"; }), /layers\.2\.activation "softplus" is not one of/);
