@@ -5,8 +5,8 @@
 import { COMPACT_ACTIVATIONS, COMPACT_FORMAT, COMPACT_VERSION, EXPGOLOMB_VERSION, WEIGHT_STRUCTURES, WEIGHT_VALUE_TYPES, type CompactActivation, type CompactLayer, type CompactModel, type WeightStructure, type WeightValueType } from "./compact-model.js";
 import { crc32Hex } from "./crc32.js";
 import { MAX_GAP_ORDER } from "./decode-gap-codes.js";
-import { decodeWeight, type TensorSource, type WeightLayout } from "./decode-weight.js";
-import { CompactFormatError, oneLine, viewSafetensors, type TensorView, type ViewDtype } from "./safetensors-view.js";
+import { decodeWeight, type WeightLayout } from "./decode-weight.js";
+import { CompactFormatError, oneLine, viewSafetensors, type TensorSource, type TensorView, type ViewDtype } from "./safetensors-view.js";
 import { readFloats } from "./tensor-values.js";
 
 /** No activation of one example may exceed this many values: a corrupt shape must fail here, not allocate gigabytes later. */

@@ -1,5 +1,5 @@
 // Decodes and checks exp-Golomb column gap codes (the `csr-expgolomb` structure of a compact file) into column indices.
-import type { TensorSource } from "./decode-weight.js";
+import type { TensorSource } from "./safetensors-view.js";
 
 /** The largest exp-Golomb order a file may use (docs/compact-format.md, "Column gap codes"). */
 export const MAX_GAP_ORDER = 15;

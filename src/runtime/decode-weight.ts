@@ -1,17 +1,12 @@
 // Decodes and checks one weight of a compact file (dense, CSR with one-byte or exp-Golomb coded column gaps, or bitmask; float32, float16, int8 or int4 values) into CSR with float32 values.
 import type { CompactWeight, WeightStructure, WeightValueType } from "./compact-model.js";
 import { decodeGapCodes } from "./decode-gap-codes.js";
-import type { TensorView, ViewDtype } from "./safetensors-view.js";
+import type { TensorSource, TensorView, ViewDtype } from "./safetensors-view.js";
+
 import { readFloats, readIntegers, unpackInt4Codes } from "./tensor-values.js";
 
 /** A column gap byte of 255 adds 255 to the gap and stores no entry (docs/compact-format.md, "Column gaps"). */
 export const GAP_ESCAPE = 255;
-
-/** The tensors of a file, handed out by name with dtype and shape checked; `fail` throws an error naming the file. */
-export interface TensorSource {
-  take(name: string, dtypes: readonly ViewDtype[], shape: readonly number[]): TensorView;
-  fail(problem: string): never;
-}
 
 export interface WeightLayout {
   rows: number;

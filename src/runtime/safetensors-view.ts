@@ -8,6 +8,12 @@
 export type ViewDtype = "F32" | "F16" | "I8" | "U8" | "U16" | "U32";
 export const DTYPE_BYTES: Record<ViewDtype, number> = { F32: 4, F16: 2, I8: 1, U8: 1, U16: 2, U32: 4 };
 
+/** The tensors of a file, handed out by name with dtype and shape checked; `fail` throws an error naming the file. */
+export interface TensorSource {
+  take(name: string, dtypes: readonly ViewDtype[], shape: readonly number[]): TensorView;
+  fail(problem: string): never;
+}
+
 export interface TensorView {
   name: string;
   dtype: ViewDtype;
