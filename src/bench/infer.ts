@@ -181,12 +181,22 @@ async function timeRounds(contenders: Contender[], inputs: Float32Array, batch: 
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < contenders.length; i++) {
       const { predict } = contenders[i];
+      // A pause before each sample lets the previous contender's idle threads stop spinning
+      // (onnxruntime's intra-op pool spins after a run), so they do not share the core with this one.
+      await idle(IDLE_MS);
       const start = performance.now();
       for (let k = 0; k < calls[i]; k++) await predict(inputs, batch);
       best[i] = Math.min(best[i], ((performance.now() - start) * 1000) / calls[i]);
     }
   }
   return best;
+}
+
+/** The pause before each timed sample, in milliseconds. */
+const IDLE_MS = 20;
+
+function idle(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** One row per engine: onnxruntime's fastest configuration only (named), ratios to it. */
