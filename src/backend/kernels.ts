@@ -14,6 +14,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
+import { hasWasmRelaxedSimd, hasWasmSimd } from "../runtime/simd-support.js";
 import { alloc, memory } from "./heap.js";
 import { referenceKernels, type KernelName, type KernelSet } from "./reference/index.js";
 
@@ -28,18 +29,6 @@ export type KernelBackend = ResolvedKernelBackend | "wasm";
 export const KERNEL_VARIANTS: readonly KernelVariant[] = ["relaxed", "simd"];
 const BACKENDS: readonly ResolvedKernelBackend[] = [...KERNEL_VARIANTS, "reference"];
 
-// (module (func (result v128) i32.const 0 i8x16.splat i8x16.popcnt)) — validates only with SIMD.
-const SIMD_PROBE = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
-]);
-// (module (func (result v128) v128.const 0 v128.const 0 v128.const 0 f32x4.relaxed_madd)) — validates only with relaxed SIMD.
-const RELAXED_PROBE = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 61, 1, 59, 0,
-  253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-  253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-  253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-  253, 133, 2, 11,
-]);
 
 function findKernelDir(): string | null {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -53,13 +42,13 @@ function findKernelDir(): string | null {
 
 /** Whether the runtime validates relaxed SIMD, after asking V8 for it where it is behind a flag (Node 20). */
 function relaxedSimdSupported(): boolean {
-  if (WebAssembly.validate(RELAXED_PROBE)) return true;
+  if (hasWasmRelaxedSimd()) return true;
   try {
     setFlagsFromString("--experimental-wasm-relaxed-simd");
   } catch {
     return false;
   }
-  return WebAssembly.validate(RELAXED_PROBE);
+  return hasWasmRelaxedSimd();
 }
 
 interface LoadedVariant { exports: Partial<KernelSet>; problem: string | null }
@@ -76,7 +65,7 @@ function loadVariant(variant: KernelVariant): LoadedVariant {
 }
 
 function instantiateVariant(variant: KernelVariant): LoadedVariant {
-  if (!WebAssembly.validate(SIMD_PROBE)) return { exports: {}, problem: "this runtime lacks WebAssembly SIMD" };
+  if (!hasWasmSimd()) return { exports: {}, problem: "this runtime lacks WebAssembly SIMD" };
   if (variant === "relaxed" && !relaxedSimdSupported()) {
     return { exports: {}, problem: "this runtime lacks WebAssembly relaxed SIMD (Node 22+, or Node 20 with --experimental-wasm-relaxed-simd)" };
   }
