@@ -75,3 +75,5 @@ export { referencePredict } from "./runtime/reference-predict.js";
 export { COMPACT_FORMAT, COMPACT_VERSION } from "./runtime/compact-model.js";
 export type { CompactModel, CompactLayer, CompactWeight, CompactActivation, WeightStructure, WeightValueType } from "./runtime/compact-model.js";
 export { CompactFormatError } from "./runtime/safetensors-view.js";
+export { writeReport, readRun, readReference, paretoFront } from "./report/index.js";
+export type { ReportOptions, ReportResult, RunLog, Reference, ReferencePoint } from "./report/index.js";

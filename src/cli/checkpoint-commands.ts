@@ -4,6 +4,7 @@ import type { Dataset } from "../data/dataset.js";
 import { loadImageDataset, type ImageDatasetName } from "../data/mnist.js";
 import { applyNormalizer } from "../data/normalize.js";
 import { loadCheckpoint, type LoadedCheckpoint } from "../io/checkpoint.js";
+import { checkpointLayerInfo, layerInfoTable } from "../io/checkpoint-layer-info.js";
 import { readSafetensors } from "../io/safetensors.js";
 import { evaluate } from "../train/evaluate.js";
 import { countParameters } from "../train/run.js";
@@ -47,46 +48,8 @@ export async function evalCommand(path: string, options: { data?: ImageDatasetNa
   if (options.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
 }
 
-/** Bytes a parameter takes in the file: its values or codes, CSR indices, mask and scales. */
-export function layerBytes(tensors: Map<string, { values: { byteLength: number } }>, name: string): number {
-  let bytes = 0;
-  for (const [n, t] of tensors) {
-    if (n === name || n.startsWith(`${name}.`) || n === `${name}_mask` || n === `${name}_scale`) bytes += t.values.byteLength;
-  }
-  return bytes;
-}
-
-/** Smallest and largest of `values` (a loop: spreading a long array into Math.min overflows the stack). */
-export function range(values: ArrayLike<number>): [number, number] {
-  let min = Infinity, max = -Infinity;
-  for (let i = 0; i < values.length; i++) {
-    if (values[i] < min) min = values[i];
-    if (values[i] > max) max = values[i];
-  }
-  return [min, max];
-}
-
-/** How a quantized weight is stored, for `info`. */
-interface LayerQuantization {
-  bits: number;
-  granularity: string;
-  scales: number;
-  scale_min: number;
-  scale_max: number;
-}
-
-interface LayerInfo {
-  name: string;
-  kind: string;
-  shape: number[];
-  storage: "dense" | "masked" | "csr";
-  stored: number;
-  nonzero: number;
-  density: number;
-  bytes: number;
-  /** Present for the quantized weights of a quantized checkpoint. */
-  quantization?: LayerQuantization;
-}
+// The row computation lives in the library (`sparsetrain report` prints the same table); re-exported for the other commands.
+export { layerBytes, range } from "../io/checkpoint-layer-info.js";
 
 export function infoCommand(path: string, options: { json?: boolean }): void {
   if (isCompactFile(path)) return infoCompactFile(path, options);
@@ -94,21 +57,7 @@ export function infoCommand(path: string, options: { json?: boolean }): void {
   const checkpoint = loadCheckpoint(path);
   const { tensors } = readSafetensors(path);
   const quantization = checkpoint.quantization;
-  const quantized = new Map(quantization?.layers.map((l) => [l.name, l]));
-  const layers: LayerInfo[] = checkpoint.model.net.parameters().map((p) => {
-    const shape = p.sparse ? [p.sparse.rows, p.sparse.cols] : [...p.tensor.shape];
-    const total = shape.reduce((a, b) => a * b, 1);
-    let nonzero = 0;
-    for (const v of p.tensor.data) if (v !== 0) nonzero++;
-    const q = quantized.get(p.name);
-    const [scaleMin, scaleMax] = q ? range(q.scales) : [0, 0];
-    return {
-      name: p.name, kind: p.layer.kind, shape,
-      storage: p.sparse ? "csr" : p.mask ? "masked" : "dense",
-      stored: p.tensor.size, nonzero, density: nonzero / total, bytes: layerBytes(tensors, p.name),
-      ...(q && quantization ? { quantization: { bits: quantization.bits, granularity: quantization.granularity, scales: q.scales.length, scale_min: scaleMin, scale_max: scaleMax } } : {}),
-    };
-  });
+  const layers = checkpointLayerInfo(checkpoint, tensors);
   const counts = countParameters(checkpoint.model.net.parameters());
   const summary = {
     checkpoint: path, model: checkpoint.spec.preset, step: checkpoint.step, epoch: checkpoint.epoch,
@@ -120,12 +69,7 @@ export function infoCommand(path: string, options: { json?: boolean }): void {
     process.stdout.write(`${JSON.stringify({ ...summary, layers })}\n`);
     return;
   }
-  const rows = [["name", "layer", "shape", "storage", "stored", "non-zero", "density", "bytes", ...(quantization ? ["values", "scales"] : [])]];
-  for (const l of layers) {
-    const q = l.quantization;
-    const values = q ? [`int${q.bits}`, `${q.scales} in [${q.scale_min.toPrecision(4)}, ${q.scale_max.toPrecision(4)}]`] : ["float32", ""];
-    rows.push([l.name, l.kind, `[${l.shape.join(", ")}]`, l.storage, String(l.stored), String(l.nonzero), `${(100 * l.density).toFixed(2)}%`, String(l.bytes), ...(quantization ? values : [])]);
-  }
+  const rows = layerInfoTable(layers, quantization !== undefined);
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   process.stdout.write(rows.map((r) => r.map((v, c) => v.padEnd(widths[c])).join("  ")).join("\n") + "\n");
   process.stdout.write(`${summary.model}, step ${summary.step}, epoch ${summary.epoch}: ${counts.nonzero}/${counts.total} non-zero (sparsity ${(100 * summary.sparsity).toFixed(2)}%), file ${summary.file_bytes} bytes\n`);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The sparsetrain command line: train, eval, info, prune, quantize, export, sensitivity and bench.
+// The sparsetrain command line: train, eval, info, prune, quantize, export, sensitivity, report and bench.
 import { Command, Option } from "commander";
 import { benchKernelsCommand } from "./bench-command.js";
 import { benchInferCommand } from "./bench-infer-command.js";
@@ -8,6 +8,7 @@ import { evalCommand, infoCommand } from "./checkpoint-commands.js";
 import { exportCommand } from "./export-command.js";
 import { pruneCommand } from "./prune-command.js";
 import { quantizeCommand } from "./quantize-command.js";
+import { reportCommand } from "./report-command.js";
 import { DEFAULT_GRID, sensitivityCommand } from "./sensitivity-command.js";
 import { trainCommand } from "./train-command.js";
 
@@ -111,6 +112,15 @@ program
   .option("--out <file>", "write the budgets as YAML overrides for a prune recipe (needs --target or --max-drop)")
   .option("--json", "one JSON object per measurement, then a JSON summary line")
   .action(sensitivityCommand);
+
+program
+  .command("report")
+  .description("one self-contained HTML report (charts, tables) of one or several runs or a sweep; every chart also as SVG and PNG beside it")
+  .argument("<run-dir...>", "run folders written by sparsetrain train, or sweep folders (with sweep.json)")
+  .option("--out <file>", "the HTML file (default: <run-dir>/report.html for one folder, report.html here for several)")
+  .option("--reference <file>", "published accuracy-vs-sparsity points to draw beside the runs (e.g. docs/published/snfs-lenet-300-100.json)")
+  .option("--json", "print one JSON summary line (files written, runs, warnings)")
+  .action(reportCommand);
 
 const bench = program.command("bench").description("benchmarks that print ratios against peers measured in the same run");
 bench
