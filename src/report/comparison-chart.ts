@@ -11,7 +11,9 @@ export function accuracySparsityChart(runs: RunSummary[], reference: Reference |
   const measured = runs.filter((s) => s.sparsity !== undefined && s.testAccuracy !== undefined && s.sparsity < 1);
   if (measured.length === 0 && reference === undefined) return null;
   const points = measured.map((s) => ({ run: s.label, method: s.method, sparsity: s.sparsity!, density: 1 - s.sparsity!, accuracy: s.testAccuracy!, source: THIS_REPORT }));
-  const published = (reference?.points ?? []).map((p) => ({ run: `${p.method} (published)`, method: p.method, sparsity: p.sparsity, density: 1 - p.sparsity, accuracy: p.accuracy, source: reference!.source }));
+  // The legend names the source by its first clause (authors and year); the caption names it whole.
+  const sourceLabel = reference?.source.split(",")[0].trim();
+  const published = (reference?.points ?? []).map((p) => ({ run: `${p.method} (published)`, method: p.method, sparsity: p.sparsity, density: 1 - p.sparsity, accuracy: p.accuracy, source: sourceLabel! }));
   const front = paretoFront(points).map((p) => ({ density: 1 - p.sparsity, accuracy: p.accuracy }));
   const densities = [...points, ...published].map((p) => p.density);
   const low = Math.min(...densities), high = Math.max(...densities);
@@ -21,7 +23,7 @@ export function accuracySparsityChart(runs: RunSummary[], reference: Reference |
     scale: { type: "log", reverse: true }, axis: { values: ticks, labelExpr: "format(1 - datum.value, '.1%')" },
   };
   const y = { field: "accuracy", type: "quantitative", title: "test accuracy", scale: { zero: false }, axis: { format: ".1%" } };
-  const shape = { field: "source", type: "nominal", title: "points", scale: { domain: [THIS_REPORT, ...(reference ? [reference.source] : [])], range: ["circle", "diamond"] } };
+  const shape = { field: "source", type: "nominal", title: "points", legend: { labelLimit: 400 }, scale: { domain: [THIS_REPORT, ...(sourceLabel ? [sourceLabel] : [])], range: ["circle", "diamond"] } };
   const color = { field: "method", type: "nominal", scale: { scheme: "category10" } };
   const layer: Record<string, unknown>[] = [];
   if (front.length > 1) layer.push({ data: { values: front }, mark: { type: "line", color: "#444", strokeDash: [6, 3], strokeWidth: 1.5 }, encoding: { x, y } });
@@ -29,7 +31,7 @@ export function accuracySparsityChart(runs: RunSummary[], reference: Reference |
   if (published.length > 0) layer.push({ data: { values: published }, mark: { type: "point", filled: false, size: 160, strokeWidth: 2 }, encoding: { x, y, color, shape } });
   return {
     name: "accuracy-vs-sparsity", title: "Test accuracy against sparsity",
-    caption: `Filled circles: the runs of this report, colour = method; the dashed line joins the Pareto front (no other run is both sparser and more accurate).${reference ? ` Hollow diamonds: published points, ${reference.source}.` : ""}`,
+    caption: `Filled circles: the runs of this report, colour = method; the dashed line joins the Pareto front (no other run is both sparser and more accurate).${reference ? ` Hollow diamonds: published points (${reference.source}).` : ""}`,
     spec: { width: 560, height: 320, layer, resolve: { scale: { color: "shared", shape: "shared" } } },
   };
 }
