@@ -67,7 +67,7 @@ export function confusionChart(s: RunSummary, index: number): Chart | null {
         y: { field: "true", type: "ordinal", title: "true class" },
       },
       layer: [
-        { mark: "rect", encoding: { color: { field: "count", type: "quantitative", scale: { scheme: "blues" }, legend: null } } },
+        { mark: "rect", encoding: { color: { field: "count", type: "quantitative", scale: { range: ["#ffffff", "#08519c"] }, legend: null } } },
         { mark: { type: "text", fontSize: 9 }, encoding: { text: { field: "count", type: "quantitative" }, color: { condition: { test: "datum.count > datum.max / 2", value: "white" }, value: "black" } } },
       ],
     },
