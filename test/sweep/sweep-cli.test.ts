@@ -91,7 +91,7 @@ test("a sweep writes sweep.json with every run's summary; --parallel 2 gives the
 test("a sweep killed midway, rerun, trains only the runs that had not finished", async () => {
   const { dir, recipe } = tinyRecipe();
   const out = join(dir, "out");
-  const args = ["sweep", recipe, "--grid", "train.steps=2,700,701", "--out", out, "--json"];
+  const args = ["sweep", recipe, "--grid", "train.steps=2,300,301", "--out", out, "--json"];
   const child = spawn(process.execPath, [cli, ...args], { stdio: "ignore" });
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   // Kill as soon as sweep.json says the first run is done: the second is then training.
@@ -112,12 +112,12 @@ test("a sweep killed midway, rerun, trains only the runs that had not finished",
   assert.equal(rerun.status, 0, rerun.stderr);
   const lines = jsonLines(rerun.stdout);
   assert.deepEqual(lines.filter((l) => l.skipped).map((l) => l.run), finishedBefore);
-  assert.deepEqual(lines.filter((l) => !l.skipped).map((l) => l.run), ["steps=2", "steps=700", "steps=701"].filter((d) => !finishedBefore.includes(d)));
+  assert.deepEqual(lines.filter((l) => !l.skipped).map((l) => l.run), ["steps=2", "steps=300", "steps=301"].filter((d) => !finishedBefore.includes(d)));
   assert.match(rerun.stderr, /\(1 finished earlier, skipped\)|\(2 finished earlier, skipped\)/);
   for (const [d, mtime] of mtimes) assert.equal(statSync(join(out, d, "final.safetensors")).mtimeMs, mtime, `${d} was trained again`);
   const file = readSweep(out);
   assert.deepEqual(file.runs.map((r) => r.status), ["done", "done", "done"]);
-  assert.deepEqual(file.runs.map((r) => r.summary!.steps), [2, 700, 701]);
+  assert.deepEqual(file.runs.map((r) => r.summary!.steps), [2, 300, 301]);
 });
 
 test("a run whose final line and checkpoint are gone is trained again from the start; the others are skipped", () => {
