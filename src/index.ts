@@ -1,4 +1,4 @@
-// sparsetrain public API: tensors, autograd ops, sparse matrices, layers, optimizers, data, recipes, checkpoints, training and pruning sensitivity.
+// sparsetrain public API: tensors, autograd ops, sparse matrices, layers, optimizers, data, recipes, checkpoints, training, sweeps and pruning sensitivity.
 export * from "./tensor/tensor.js";
 export * from "./tensor/rng.js";
 export * from "./tensor/init.js";
@@ -77,3 +77,11 @@ export type { CompactModel, CompactLayer, CompactWeight, CompactActivation, Weig
 export { CompactFormatError } from "./runtime/safetensors-view.js";
 export { writeReport, readRun, readReference, paretoFront } from "./report/index.js";
 export type { ReportOptions, ReportResult, RunLog, Reference, ReferencePoint } from "./report/index.js";
+export { runSweep } from "./sweep/run-sweep.js";
+export type { RunSweepOptions, SweepRunEvent, SweepResult } from "./sweep/run-sweep.js";
+export { planSweep } from "./sweep/plan.js";
+export type { SweepPlan } from "./sweep/plan.js";
+export { parseGridFlag, gridCombinations } from "./sweep/grid.js";
+export type { GridAxis, GridValue, Combination } from "./sweep/grid.js";
+export { readSweepFile, SWEEP_FILE } from "./sweep/sweep-file.js";
+export type { SweepFile, SweepRunEntry, SweepRunStatus } from "./sweep/sweep-file.js";

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The sparsetrain command line: train, eval, info, prune, quantize, export, sensitivity, report and bench.
+// The sparsetrain command line: train, sweep, eval, info, prune, quantize, export, sensitivity, report and bench.
 import { Command, Option } from "commander";
 import { benchKernelsCommand } from "./bench-command.js";
 import { benchInferCommand } from "./bench-infer-command.js";
@@ -10,6 +10,7 @@ import { pruneCommand } from "./prune-command.js";
 import { quantizeCommand } from "./quantize-command.js";
 import { reportCommand } from "./report-command.js";
 import { DEFAULT_GRID, sensitivityCommand } from "./sensitivity-command.js";
+import { sweepCommand } from "./sweep-command.js";
 import { trainCommand } from "./train-command.js";
 
 // A reader that stops early (`sparsetrain info x | head -1`) closes our stdout: that is a normal way
@@ -39,6 +40,19 @@ program
   .option("--json", "print a JSON summary as the last line")
   .option("--quiet", "no progress output")
   .action(trainCommand);
+
+program
+  .command("sweep")
+  .description("train a recipe for every combination of --grid values, one run folder each; a rerun skips finished runs")
+  .argument("<recipe>", "recipe file (YAML)")
+  .option("--grid <key=v1,v2,...>", "vary a recipe field over values (commas inside [..] stay in one value: model.widths=[300,100],[100,30]); repeat for a Cartesian product", collect, [])
+  .option("--set <path=value>", "override a recipe field in every run (repeatable)", collect, [])
+  .option("--out <dir>", "sweep folder: sweep.json and one run folder per combination (default: runs/sweep-<recipe name>)")
+  .option("--parallel <n>", "runs at a time, each with the recipe's train.threads", "1")
+  .option("--reference <file>", "published points (JSON, as docs/published/*.json) drawn beside the runs in the comparison report")
+  .option("--no-report", "do not write the comparison report (<out>/report.html) at the end")
+  .option("--json", "one JSON line per run on stdout")
+  .action(sweepCommand);
 
 program
   .command("eval")

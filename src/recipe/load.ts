@@ -5,7 +5,7 @@ import { LineCounter, parseDocument } from "yaml";
 import { applyOverrides, parseOverrides } from "./overrides.js";
 import { describeIssues, formatPath, RecipeError, type PlainIssue, type RecipeIssue } from "./recipe-error.js";
 import { recipeSchema, type Recipe } from "./schema.js";
-import { positionOf } from "./yaml-positions.js";
+import { existingDepth, positionOf } from "./yaml-positions.js";
 
 /** Reads and validates the recipe file at `path`; throws a RecipeError listing every problem. */
 export function loadRecipe(path: string, overrides: readonly string[] = []): Recipe {
@@ -44,7 +44,11 @@ export function parseRecipe(text: string, fileName: string, overrides: readonly 
 
   const locate = (issue: PlainIssue): RecipeIssue => {
     const path = formatPath(issue.path);
-    const override = [...parsedOverrides].reverse().find((o) => isPrefix(o.path, issue.path));
+    // The override that set this field, or else the one that created the section the file lacks
+    // (`sparsty.density=0.1` makes an unknown key "sparsty"; `sparsity.density=2` a section without `method`).
+    const inFile = existingDepth(document, issue.path);
+    const override = [...parsedOverrides].reverse().find((o) => isPrefix(o.path, issue.path)) ??
+      [...parsedOverrides].reverse().find((o) => commonPrefixLength(o.path, issue.path) > inFile);
     if (override !== undefined) return { where: `--set ${override.text}`, path, message: issue.message };
     const { line, column } = positionOf(document, lineCounter, issue.path, issue.at);
     return { where: `${fileName}:${line}:${column}`, path, message: issue.message, line, column };
@@ -72,6 +76,12 @@ function validate(input: unknown, fileName: string, locate: (issue: PlainIssue) 
   const recipe = result.data;
   const name = recipe.name ?? (basename(fileName, extname(fileName)) || "recipe");
   return { ...recipe, name, output: { ...recipe.output, runDir: recipe.output.runDir ?? `runs/${name}` } };
+}
+
+function commonPrefixLength(a: readonly string[], b: readonly PropertyKey[]): number {
+  let length = 0;
+  while (length < a.length && length < b.length && a[length] === String(b[length])) length++;
+  return length;
 }
 
 function isPrefix(prefix: readonly string[], path: readonly PropertyKey[]): boolean {

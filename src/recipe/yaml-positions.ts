@@ -24,6 +24,17 @@ export function positionOf(document: Document, lineCounter: LineCounter, path: r
   return toPosition(target, lineCounter);
 }
 
+/** How many leading segments of `path` the document holds (0: not even the first key). */
+export function existingDepth(document: Document, path: readonly PropertyKey[]): number {
+  let node: unknown = document.contents;
+  for (let depth = 0; depth < path.length; depth++) {
+    const next = child(node, String(path[depth]));
+    if (next === undefined) return depth;
+    node = next.value;
+  }
+  return path.length;
+}
+
 function child(node: unknown, segment: string): { key: Node | null; value: unknown } | undefined {
   if (isMap(node)) {
     const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === segment);

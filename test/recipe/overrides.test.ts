@@ -58,6 +58,16 @@ test("overrides apply before validation; their errors point at the override, the
   });
 });
 
+test("an override that creates a section the file lacks is named for that section's errors", () => {
+  const yaml = "model: {preset: mlp, widths: [10]}\n";
+  assert.throws(() => parseRecipe(yaml, "r.yaml", ["sparsty.density=0.1"]), {
+    message: /^--set sparsty\.density=0\.1: sparsty: unknown key "sparsty" \(did you mean "sparsity"\?\); allowed here: name, /,
+  });
+  assert.throws(() => parseRecipe(yaml, "r.yaml", ["sparsity.density=0.1"]), {
+    message: /^--set sparsity\.density=0\.1: sparsity\.method: expected one of static \| set \| rigl/,
+  });
+});
+
 test("null removes a key (a list item) so its default applies; removing what is absent creates nothing", () => {
   const recipe = { train: { epochs: 3, evalEvery: 2 }, model: { widths: [300, 100, 50] } };
   assert.deepEqual(applyOverrides(recipe, ["train.epochs=null", "train.evalEvery=~", "model.widths.1=", "optimizer.lr=null", "model.sparse.0=null"]), {
