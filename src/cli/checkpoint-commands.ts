@@ -6,6 +6,7 @@ import { applyNormalizer } from "../data/normalize.js";
 import { loadCheckpoint, type LoadedCheckpoint } from "../io/checkpoint.js";
 import { readSafetensors } from "../io/safetensors.js";
 import { evaluate } from "../train/evaluate.js";
+import { parameterStats } from "../train/layer-stats.js";
 import { countParameters } from "../train/run.js";
 import { evalCompactFile, infoCompactFile, isCompactFile } from "./compact-file-commands.js";
 import { evalOnnxFile, infoOnnxFile, isOnnxFile } from "./onnx-file-commands.js";
@@ -96,16 +97,11 @@ export function infoCommand(path: string, options: { json?: boolean }): void {
   const quantization = checkpoint.quantization;
   const quantized = new Map(quantization?.layers.map((l) => [l.name, l]));
   const layers: LayerInfo[] = checkpoint.model.net.parameters().map((p) => {
-    const shape = p.sparse ? [p.sparse.rows, p.sparse.cols] : [...p.tensor.shape];
-    const total = shape.reduce((a, b) => a * b, 1);
-    let nonzero = 0;
-    for (const v of p.tensor.data) if (v !== 0) nonzero++;
+    const { name, layer, shape, storage, stored, nonzero, density } = parameterStats(p);
     const q = quantized.get(p.name);
     const [scaleMin, scaleMax] = q ? range(q.scales) : [0, 0];
     return {
-      name: p.name, kind: p.layer.kind, shape,
-      storage: p.sparse ? "csr" : p.mask ? "masked" : "dense",
-      stored: p.tensor.size, nonzero, density: nonzero / total, bytes: layerBytes(tensors, p.name),
+      name, kind: layer, shape, storage, stored, nonzero, density, bytes: layerBytes(tensors, p.name),
       ...(q && quantization ? { quantization: { bits: quantization.bits, granularity: quantization.granularity, scales: q.scales.length, scale_min: scaleMin, scale_max: scaleMax } } : {}),
     };
   });

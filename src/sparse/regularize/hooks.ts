@@ -3,7 +3,7 @@ import type { Model } from "../../nn/presets.js";
 import type { NamedParameter } from "../../nn/sequential.js";
 import type { Optimizer } from "../../optim/optimizer.js";
 import type { Tensor } from "../../tensor/tensor.js";
-import type { HookContext, TrainerHooks } from "../../train/hooks.js";
+import type { EpochSummary, HookContext, TrainerHooks } from "../../train/hooks.js";
 import { foldAllGates, formatSparsityReport, sparsifyLayers, type SparsifyOptions } from "./finalize.js";
 import { GatedLayer } from "../../nn/gated-layer.js";
 import type { LambdaSchedule } from "./lambda-schedules.js";
@@ -48,6 +48,11 @@ function penalizing(plan: PenaltyPlan, epoch: number): boolean {
   return plan.fixAfterEpoch === null || epoch < plan.fixAfterEpoch;
 }
 
+/** λ at the last step of the epoch `summary` reports (step index summary.step − 1); 0 once fine-tuning has begun. */
+function lambdaAtEpochEnd(plan: PenaltyPlan, summary: EpochSummary): number {
+  return penalizing(plan, summary.epoch - 1) ? plan.lambda * plan.schedule(summary.step - 1) : 0;
+}
+
 /** Folds any gates, fixes the zeros (mask or CSR) for fine-tuning and logs the per-layer report. */
 function fixZeros(plan: PenaltyPlan, model: Model, optimizer: Optimizer, ctx: HookContext): void {
   const folded = foldAllGates(model);
@@ -79,6 +84,9 @@ export function regularizerHooks(regularizer: Regularizer, plan: PenaltyPlan, mo
       plan.log(`${plan.method}: epoch ${ctx.epoch}, λ ${(plan.lambda * plan.schedule(ctx.step)).toExponential(3)}, R(w) ${penalty.toFixed(2)}, exact zeros ${(100 * zeroFraction(params)).toFixed(2)}%`);
       if (ctx.epoch === plan.fixAfterEpoch) fixZeros(plan, model, ctx.optimizer, ctx);
     },
+    epochMetrics(ctx, summary) {
+      return { lambda: lambdaAtEpochEnd(plan, summary), zeroFraction: zeroFraction(targets(ctx)) };
+    },
   };
 }
 
@@ -104,6 +112,15 @@ export function gateHooks(plan: PenaltyPlan, model: Model): TrainerHooks {
       const open = layers.reduce((s, l) => s + l.openFraction() * l.gateParameter.size, 0);
       plan.log(`${plan.method}: epoch ${ctx.epoch}, λ ${(plan.lambda * plan.schedule(ctx.step)).toExponential(3)}, gate penalty ${penalty.toFixed(1)}, open at test ${(100 * open / Math.max(1, count)).toFixed(2)}% of ${count} gates`);
       if (ctx.epoch === plan.fixAfterEpoch) fixZeros(plan, model, ctx.optimizer, ctx);
+    },
+    epochMetrics(ctx, summary) {
+      const layers = gated();
+      const weights = ctx.parameters.filter((p) => p.name.endsWith(".weight") && plan.layers.includes(p.layerIndex));
+      const metrics: Record<string, number> = { lambda: lambdaAtEpochEnd(plan, summary), zeroFraction: zeroFraction(weights) };
+      // Once folded (fine-tuning), the gates are gone.
+      const count = layers.reduce((s, l) => s + l.gateParameter.size, 0);
+      if (count > 0) metrics.gatesOpen = layers.reduce((s, l) => s + l.openFraction() * l.gateParameter.size, 0) / count;
+      return metrics;
     },
   };
 }
