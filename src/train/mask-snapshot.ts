@@ -101,12 +101,14 @@ export function weightMatrix(p: NamedParameter): WeightMatrix {
 /** The layers of a mask snapshot of `model`: a grid per Linear/Conv2d weight, and the receptive field of an image model's first layer when it is Linear. */
 export function maskLayers(model: Model): LayerMask[] {
   const weights = model.net.parameters().filter(isLayerWeight);
-  const inputSize = model.inputShape.reduce((a, b) => a * b, 1);
-  const image = model.inputShape.length === 3 || model.inputShape.length === 2;
+  // An MLP flattens its input: the example's shape is the spec's.
+  const exampleShape = model.spec.inputShape;
+  const inputSize = exampleShape.reduce((a, b) => a * b, 1);
+  const image = exampleShape.length === 3 || exampleShape.length === 2;
   return weights.map((p, i) => {
     const m = weightMatrix(p);
     const layer: LayerMask = { name: p.name, rows: m.rows, cols: m.cols, grid: densityGrid(m) };
-    if (i === 0 && image && p.layer.kind === "Linear" && m.cols === inputSize) layer.inputs = inputDensity(m, model.inputShape);
+    if (i === 0 && image && p.layer.kind === "Linear" && m.cols === inputSize) layer.inputs = inputDensity(m, exampleShape);
     return layer;
   });
 }

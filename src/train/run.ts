@@ -154,7 +154,7 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
   openedLog = runLog;
   runLog.start({
     name, step: trainer.step, ...(resumed ? { resumed: resumed.path } : {}), method: sparsity?.config.method ?? null,
-    dataset: recipe.data.dataset, inputShape: [...model.inputShape], classes: data.train.classCount, trainExamples: data.train.length,
+    dataset: recipe.data.dataset, inputShape: [...data.train.featureShape], classes: data.train.classCount, trainExamples: data.train.length,
     stepsPerEpoch, totalSteps: total, epochs, threads: recipe.train.threads ?? 1, recipe, layers: weightLayerStats(model),
   });
   if (resumed === null) runLog.mask(maskSnapshot(model, "start", 0, 0));
