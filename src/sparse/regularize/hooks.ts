@@ -4,6 +4,8 @@ import type { NamedParameter } from "../../nn/sequential.js";
 import type { Optimizer } from "../../optim/optimizer.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import type { EpochSummary, HookContext, TrainerHooks } from "../../train/hooks.js";
+import { parameterStats } from "../../train/layer-stats.js";
+import type { StructureUpdate } from "../../train/run-log.js";
 import { foldAllGates, formatSparsityReport, sparsifyLayers, type SparsifyOptions } from "./finalize.js";
 import { GatedLayer } from "../../nn/gated-layer.js";
 import type { LambdaSchedule } from "./lambda-schedules.js";
@@ -19,6 +21,8 @@ export interface PenaltyPlan {
   fixAfterEpoch: number | null;
   sparsify: Omit<SparsifyOptions, "mask">;
   log: (line: string) => void;
+  /** Receives the update line of the step that fixes the zeros (the run writes it to its metrics log). */
+  record?: (update: StructureUpdate) => void;
 }
 
 /** The learning rate the optimizer currently uses for `tensor` (the proximal step is lr·λ). */
@@ -53,10 +57,26 @@ function lambdaAtEpochEnd(plan: PenaltyPlan, summary: EpochSummary): number {
   return penalizing(plan, summary.epoch - 1) ? plan.lambda * plan.schedule(summary.step - 1) : 0;
 }
 
+/** Entries stored by the weights of `layers` (a dense weight stores all), by name. */
+function storedEntries(model: Model, layers: number[]): Map<string, number> {
+  const weights = model.net.parameters().filter((p) => p.name.endsWith(".weight") && layers.includes(p.layerIndex));
+  return new Map(weights.map((p) => [p.name, parameterStats(p).stored]));
+}
+
 /** Folds any gates, fixes the zeros (mask or CSR) for fine-tuning and logs the per-layer report. */
 function fixZeros(plan: PenaltyPlan, model: Model, optimizer: Optimizer, ctx: HookContext): void {
+  const before = storedEntries(model, plan.layers);
   const folded = foldAllGates(model);
   const report = sparsifyLayers(model, plan.layers, optimizer, { ...plan.sparsify, mask: true });
+  if (plan.record) {
+    // Follows the epoch's last step (ctx.epoch counts it): the checkpoint written after this epoch holds the fixed zeros.
+    const after = storedEntries(model, plan.layers);
+    const total = report.reduce((s, l) => s + l.total, 0), nonzero = report.reduce((s, l) => s + l.nonzero, 0);
+    plan.record({
+      step: ctx.step, epoch: ctx.epoch, method: plan.method, sparsity: 1 - nonzero / Math.max(1, total),
+      layers: report.map((l) => ({ name: l.name, dropped: before.get(l.name)! - after.get(l.name)!, grown: 0, nnz: after.get(l.name)!, density: after.get(l.name)! / l.total })),
+    });
+  }
   plan.log(`${plan.method}: after epoch ${ctx.epoch}${folded.length ? ", gates folded" : ""}, zeros fixed; fine-tuning without the penalty:\n${formatSparsityReport(report)}`);
 }
 
