@@ -4,7 +4,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { infoCommand } from "../../src/cli/checkpoint-commands.js";
+import { saveCheckpoint } from "../../src/io/checkpoint.js";
+import { Linear } from "../../src/nn/linear.js";
 import { buildModel } from "../../src/nn/presets.js";
+import { keep, tensor } from "../../src/tensor/tensor.js";
 import { Rng } from "../../src/tensor/rng.js";
 import { weightLayerStats } from "../../src/train/layer-stats.js";
 import { densityGrid, inputDensity, maskLayers, type WeightMatrix } from "../../src/train/mask-snapshot.js";
@@ -133,4 +137,27 @@ test("resume trimming: start, epoch and update lines up to the checkpoint's step
   assert.deepEqual(readFileSync(masks, "utf8").trim().split("\n").map((l) => JSON.parse(l)), snapshots.slice(0, 2), "the end snapshot is always rewritten");
   keepMasksUpTo(masks, 11);
   assert.deepEqual(readFileSync(masks, "utf8").trim().split("\n").map((l) => JSON.parse(l)), snapshots.slice(0, 1));
+});
+
+test("a masked weight stores its mask's ones, and `info` prints the counts the run log records", () => {
+  const model = buildModel({ preset: "mlp", inputShape: [6], widths: [4], classes: 2, seed: 3 });
+  const layer = model.net.layers[0] as Linear;
+  const mask = new Float32Array(24);
+  for (const i of [0, 5, 7, 11, 12, 23]) mask[i] = 1;
+  layer.setMask(keep(tensor(mask, [4, 6])));
+  layer.weight.data[7] = 0; // a kept entry that is exactly zero: stored, not non-zero
+  const [stats] = weightLayerStats(model);
+  assert.deepEqual(stats, { name: "layers.0.weight", layer: "Linear", shape: [4, 6], storage: "masked", stored: 6, nonzero: 5, density: 5 / 24 });
+  const path = join(mkdtempSync(join(tmpdir(), "layer-stats-")), "masked.safetensors");
+  saveCheckpoint(path, model, { step: 0, epoch: 0, seed: 3 });
+  let out = "";
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string) => ((out += chunk), true)) as typeof process.stdout.write;
+  try {
+    infoCommand(path, { json: true });
+  } finally {
+    process.stdout.write = write;
+  }
+  const row = (JSON.parse(out).layers as Record<string, unknown>[]).find((l) => l.name === "layers.0.weight")!;
+  assert.deepEqual([row.storage, row.stored, row.nonzero, row.density], ["masked", 6, 5, 5 / 24]);
 });
