@@ -1,4 +1,5 @@
 // The per-layer rows `sparsetrain info` prints for a checkpoint (shape, storage, stored, non-zero, density, bytes; quantized: bits and scales), shared with `sparsetrain report`.
+import { parameterStats } from "../nn/layer-stats.js";
 import type { LoadedCheckpoint } from "./checkpoint.js";
 import type { StoredTensor } from "./safetensors.js";
 
@@ -48,16 +49,12 @@ export function checkpointLayerInfo(checkpoint: LoadedCheckpoint, tensors: Map<s
   const quantization = checkpoint.quantization;
   const quantized = new Map(quantization?.layers.map((l) => [l.name, l]));
   return checkpoint.model.net.parameters().map((p) => {
-    const shape = p.sparse ? [p.sparse.rows, p.sparse.cols] : [...p.tensor.shape];
-    const total = shape.reduce((a, b) => a * b, 1);
-    let nonzero = 0;
-    for (const v of p.tensor.data) if (v !== 0) nonzero++;
+    // The same counts the run logs record (src/nn/layer-stats.ts), so a report's tables agree with `info`.
+    const { name, layer, shape, storage, stored, nonzero, density } = parameterStats(p);
     const q = quantized.get(p.name);
     const [scaleMin, scaleMax] = q ? range(q.scales) : [0, 0];
     return {
-      name: p.name, kind: p.layer.kind, shape,
-      storage: p.sparse ? "csr" : p.mask ? "masked" : "dense",
-      stored: p.tensor.size, nonzero, density: nonzero / total, bytes: layerBytes(tensors, p.name),
+      name, kind: layer, shape, storage, stored, nonzero, density, bytes: layerBytes(tensors, p.name),
       ...(q && quantization ? { quantization: { bits: quantization.bits, granularity: quantization.granularity, scales: q.scales.length, scale_min: scaleMin, scale_max: scaleMax } } : {}),
     };
   });

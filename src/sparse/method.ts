@@ -4,6 +4,7 @@ import type { Dataset } from "../data/dataset.js";
 import type { Model, WeightLayerShape } from "../nn/presets.js";
 import type { Optimizer } from "../optim/optimizer.js";
 import type { TrainerHooks } from "../train/hooks.js";
+import type { StructureUpdate } from "../train/run-log.js";
 
 /** What a method knows about the run it is part of. */
 export interface SparsityContext {
@@ -17,6 +18,8 @@ export interface SparsityContext {
   /** The checkpoint a resumed run starts from (methods find their extra files beside it). */
   resumeFrom?: string;
   log: (line: string) => void;
+  /** Records a structure change (dynamic update, pruning step) as an `update` line of the run's metrics log. */
+  record?: (update: StructureUpdate) => void;
 }
 
 /**

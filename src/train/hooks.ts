@@ -33,6 +33,11 @@ export interface TrainerHooks {
   afterBackward?(ctx: HookContext): void;
   afterStep?(ctx: HookContext): void;
   endOfEpoch?(ctx: HookContext, summary: EpochSummary): void;
+  /**
+   * Numbers the hook adds to the epoch's line of the run log (e.g. `lambda`, `zeroFraction`,
+   * `gatesOpen`), read after `endOfEpoch`; must not change the model.
+   */
+  epochMetrics?(ctx: HookContext, summary: EpochSummary): Record<string, number>;
 }
 
 /**

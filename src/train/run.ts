@@ -1,9 +1,9 @@
 // Runs a whole recipe: prepare data, build model and optimizer, train with checkpoints and a metrics log, test, summarize.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { basename, join } from "node:path";
 import { prepareData } from "../data/prepare.js";
 import { teacherTargets } from "../distill/teacher.js";
-import { atomicWrite, removeOrphanedTemporaries } from "../io/atomic-write.js";
+import { removeOrphanedTemporaries } from "../io/atomic-write.js";
 import { loadCheckpoint, loadTrainingState, loadWeightsInto, requireFloatWeights, saveCheckpoint } from "../io/checkpoint.js";
 import type { Recipe } from "../recipe/schema.js";
 import { buildModel, planModel, weightLayerShapes } from "../nn/presets.js";
@@ -12,8 +12,11 @@ import { checkpointSparseLayers } from "../quantize/qat-init.js";
 import type { SparsityContext } from "../sparse/method.js";
 import { resolveSparsity } from "../sparse/registry.js";
 import { modelSpecFromRecipe, optimizerFromRecipe, scheduleFromRecipe, totalSteps } from "./from-recipe.js";
-import type { EpochSummary, TrainerHooks } from "./hooks.js";
+import type { EpochSummary, HookContext, TrainerHooks } from "./hooks.js";
 import type { Evaluation } from "./evaluate.js";
+import { weightLayerStats, weightSparsity } from "../nn/layer-stats.js";
+import { maskSnapshot } from "./mask-snapshot.js";
+import { RunLog } from "./run-log.js";
 import { Trainer } from "./trainer.js";
 
 export interface RunOptions {
@@ -58,22 +61,11 @@ export function countParameters(parameters: { tensor: { data: Float32Array; size
   return { total, nonzero };
 }
 
-/**
- * Before a resumed run appends to its metrics log, drops the lines the checkpoint does not cover
- * (epochs after its step, a final line, a line torn by a kill), so that the log keeps one line per
- * epoch. Rewritten atomically: a kill now leaves the old log or the new one.
- */
-function keepMetricsUpTo(metricsPath: string, step: number): void {
-  if (!existsSync(metricsPath)) return;
-  const kept = readFileSync(metricsPath, "utf8").split("\n").filter((line) => {
-    try {
-      const entry = JSON.parse(line) as { step?: unknown; final?: unknown };
-      return entry.final === undefined && typeof entry.step === "number" && entry.step <= step;
-    } catch {
-      return false;
-    }
-  });
-  atomicWrite(metricsPath, kept.map((line) => `${line}\n`).join(""));
+/** Examples trained by steps [from, to): every batch is full except an epoch's short last one (without dropLast). */
+function examplesInSteps(from: number, to: number, stepsPerEpoch: number, batchSize: number, examples: number): number {
+  let count = 0;
+  for (let t = from; t < to; t++) count += Math.min(batchSize, examples - (t % stepsPerEpoch) * batchSize);
+  return count;
 }
 
 export function runRecipe(recipe: Recipe, recipeName: string, options: RunOptions = {}): RunSummary {
@@ -93,8 +85,11 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
   const stepsPerEpoch = recipe.data.dropLast ? Math.floor(data.train.length / recipe.data.batchSize) : Math.ceil(data.train.length / recipe.data.batchSize);
   const total = totalSteps(recipe, data.train);
   const sparsity = resolveSparsity(recipe.sparsity as { method: string } | undefined);
+  // The run log is opened once the model and trainer exist; methods record only while training.
+  let openedLog: RunLog | undefined;
   const context: SparsityContext = {
     seed: recipe.seed, train: data.train, stepsPerEpoch, totalSteps: total, batchSize: recipe.data.batchSize, runDir, resumeFrom: options.resume, log,
+    record: (update) => openedLog?.update(update),
   };
 
   const resumed = options.resume ? loadCheckpoint(options.resume) : null;
@@ -154,9 +149,16 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
     log(`quantize: ${quantizer.describe(model.net.parameters())}${never}; the final weights are quantized`);
   }
 
-  const metricsPath = join(runDir, "metrics.jsonl");
-  if (resumed === null) writeFileSync(metricsPath, "");
-  else keepMetricsUpTo(metricsPath, resumed.step);
+  const epochs = trainer.options.epochs;
+  const runLog = new RunLog(runDir, resumed ? resumed.step : null);
+  openedLog = runLog;
+  runLog.start({
+    name, step: trainer.step, ...(resumed ? { resumed: resumed.path } : {}), method: sparsity?.config.method ?? null,
+    dataset: recipe.data.dataset, inputShape: [...data.train.featureShape], classes: data.train.classCount, trainExamples: data.train.length,
+    stepsPerEpoch, totalSteps: total, epochs, threads: recipe.train.threads ?? 1, recipe, layers: weightLayerStats(model),
+  });
+  if (resumed === null) runLog.mask(maskSnapshot(model, "start", 0, 0));
+  const middleEpoch = Math.ceil(epochs / 2);
   let checkpoint = "";
   const save = (file: string, metrics?: Record<string, number>) => {
     const path = join(runDir, file);
@@ -165,9 +167,16 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
     checkpoint = path;
   };
   const epochSeconds: number[] = [];
+  let epochFirstStep = trainer.step;
   trainer.options.onEpochEnd = (s) => {
     epochSeconds.push(s.seconds);
-    appendFileSync(metricsPath, JSON.stringify({ ...s, time: new Date().toISOString() }) + "\n");
+    const examples = examplesInSteps(epochFirstStep, s.step, stepsPerEpoch, recipe.data.batchSize, data.train.length);
+    epochFirstStep = s.step;
+    const layers = weightLayerStats(model);
+    const hookContext: HookContext = { model, parameters: model.net.parameters(), optimizer, step: trainer.step, epoch: trainer.epoch };
+    const methodMetrics = Object.assign({}, ...hooks.map((h) => h.epochMetrics?.(hookContext, s) ?? {})) as Record<string, number>;
+    runLog.epoch(s, { samplesPerSecond: s.seconds > 0 ? examples / s.seconds : 0, sparsity: weightSparsity(layers), layers, methodMetrics });
+    if (s.epoch === middleEpoch && s.step === s.epoch * stepsPerEpoch) runLog.mask(maskSnapshot(model, "middle", s.step, s.epoch));
     options.onEpochEnd?.(s);
     const every = recipe.output.checkpointEvery;
     if (every > 0 && s.epoch % every === 0) save(`epoch-${s.epoch}.safetensors`);
@@ -187,14 +196,19 @@ export function runRecipe(recipe: Recipe, recipeName: string, options: RunOption
   const counts = countParameters(model.net.parameters());
   const metrics = { test_accuracy: test.accuracy, test_loss: test.loss };
   save("final.safetensors", metrics);
-  appendFileSync(metricsPath, JSON.stringify({ final: true, step: trainer.step, ...metrics, confusion: test.confusion }) + "\n");
+  runLog.mask(maskSnapshot(model, "end", trainer.step, trainer.epoch));
+  const sparsityOverall = 1 - counts.nonzero / counts.total;
   const seconds = (performance.now() - started) / 1000;
+  runLog.final({
+    step: trainer.step, ...metrics, confusion: test.confusion, params_total: counts.total, params_nonzero: counts.nonzero,
+    sparsity: sparsityOverall, seconds, layers: weightLayerStats(model),
+  });
   return {
     name,
     ...metrics,
     params_total: counts.total,
     params_nonzero: counts.nonzero,
-    sparsity: 1 - counts.nonzero / counts.total,
+    sparsity: sparsityOverall,
     // Epochs trained, fractional when `train.steps` ends a run mid-epoch.
     epochs: Math.round((trainer.step / stepsPerEpoch) * 1000) / 1000,
     steps: trainer.step,

@@ -2,7 +2,8 @@
 //
 // Usage: node scale-phase.js <phase> <checkpoint path>; prints one JSON line last:
 // { modelBytes, heapPeakBytes, rssGrowthBytes, seconds }. Phases: build (build and save the model),
-// load, info (the function `sparsetrain info` calls), prune (magnitude, lottery snapshot and rewind,
+// load, info (the function `sparsetrain info` calls), run-log (a run log's layer counts and mask
+// snapshot), prune (magnitude, lottery snapshot and rewind,
 // structured neurons and shrinking), quantize (a QAT swap, int4 post-training, write and
 // read back), snip (a smaller layer, two batches), snip-large (SNIP on the
 // large model itself with one batch: it regenerates the dense initialization of all 2.5·10⁹
@@ -20,6 +21,8 @@ import { pruneModel } from "../../src/sparse/prune/pruner.js";
 import { shrinkStructures } from "../../src/sparse/prune/shrink.js";
 import { snipPrune } from "../../src/sparse/snip.js";
 import { Rng } from "../../src/tensor/rng.js";
+import { weightLayerStats } from "../../src/nn/layer-stats.js";
+import { maskLayers } from "../../src/train/mask-snapshot.js";
 
 /** 784 → 50,000 → 50,000 → 10 with both hidden layers CSR; the 50,000 × 50,000 one at 0.05% (1.25 M non-zeros). */
 export const largeSpec: ModelSpec = { preset: "mlp", inputShape: [784], widths: [50_000, 50_000], classes: 10, seed: 1, sparse: { "0": 0.01, "2": 0.0005 } };
@@ -63,6 +66,14 @@ function run(phase: string, path: string): () => Model {
         process.stdout.write = write;
       }
       return () => loadCheckpoint(path).model;
+    }
+    case "run-log": {
+      // What a run logs per epoch and per mask snapshot, on the loaded model (loading is measured too).
+      const model = loadCheckpoint(path).model;
+      const layers = weightLayerStats(model);
+      const masks = maskLayers(model);
+      if (layers[1].stored !== model.net.parameters()[2].sparse!.nnz || masks[1].grid.rows !== 64 || masks[1].grid.cols !== 64) throw new Error("scale-phase run-log: wrong counts");
+      return () => model;
     }
     case "prune": {
       const model = loadCheckpoint(path).model;

@@ -49,7 +49,10 @@ const recipe = () => validateRecipe({
   output: { checkpointEvery: 1 },
 });
 
-const logLines = (dir: string) => readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { epoch?: number; final?: boolean; step: number });
+type LogLine = { kind: string; epoch?: number; final?: boolean; step: number; resumed?: string };
+const allLines = (dir: string) => readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as LogLine);
+/** The epoch and final lines (docs/run-log-format.md: start and update lines are the other kinds). */
+const logLines = (dir: string) => allLines(dir).filter((l) => l.kind === "epoch" || l.kind === "final");
 
 test("resuming in the same run folder keeps one metrics line per epoch and removes the orphaned temporary files there", () => {
   const dir = mkdtempSync(join(tmpdir(), "run-folder-"));
@@ -67,8 +70,9 @@ test("resuming in the same run folder keeps one metrics line per epoch and remov
   const after = logLines(dir);
   assert.deepEqual(after.map((l) => l.epoch ?? "final"), [1, 2, 3, "final"]);
   assert.deepEqual(after.map((l) => l.step), before.map((l) => l.step));
-  // Epoch 1 is the line of the first run, untouched; 2 and 3 were redone.
+  // Epoch 1 is the line of the first run, untouched; 2 and 3 were redone after a start line naming the checkpoint.
   assert.deepEqual(after[0], before[0]);
+  assert.deepEqual(allLines(dir).filter((l) => l.kind === "start").map((l) => [l.step, l.resumed]), [[0, undefined], [after[0].step, join(dir, "epoch-1.safetensors")]]);
   assert.ok(!existsSync(join(dir, orphan)), "the orphaned temporary file is still there");
   assert.ok(logged.some((l) => l.includes(orphan)), `no log line names the removed file: ${logged.join("\n")}`);
   assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith(".tmp")), []);

@@ -1,4 +1,4 @@
-// Every path of a CSR layer costs O(nnz): drawing, loading, `info`, pruning, shrinking, lottery snapshots, quantization and SNIP on a 50,000 × 50,000 layer, and positions past 2^31.
+// Every path of a CSR layer costs O(nnz): drawing, loading, `info`, run-log counts and mask grids, pruning, shrinking, lottery snapshots, quantization and SNIP on a 50,000 × 50,000 layer, and positions past 2^31.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -223,12 +223,16 @@ function assertSmall(phase: string, r: PhaseResult, maxSeconds = 10): void {
   assert.ok(r.seconds < maxSeconds, `${phase} took ${r.seconds.toFixed(1)} s`);
 }
 
-test("a 784-50000-50000-10 model with a 50,000 × 50,000 CSR layer at 0.05%: build, load, info, prune and quantize in O(nnz) memory, info well under a second", () => {
+test("a 784-50000-50000-10 model with a 50,000 × 50,000 CSR layer at 0.05%: build, load, info, run-log counts and mask grids, prune and quantize in O(nnz) memory, info well under a second", () => {
   assertSmall("build", runPhase("build"));
   assertSmall("load", runPhase("load"));
   const info = runPhase("info");
   assertSmall("info", info);
   assert.ok(info.seconds < 1, `info took ${info.seconds.toFixed(2)} s`);
+  // A run log's per-epoch layer counts and a mask snapshot: O(nnz), no dense-size array.
+  const runLog = runPhase("run-log");
+  assertSmall("run-log", runLog);
+  assert.ok(runLog.seconds < 1, `run-log counts took ${runLog.seconds.toFixed(2)} s`);
   assertSmall("prune", runPhase("prune"));
   assertSmall("quantize", runPhase("quantize"));
 });

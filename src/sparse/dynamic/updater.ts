@@ -75,10 +75,16 @@ export function dynamicHooks(
     afterStep(ctx) {
       if (!isUpdateStep(schedule, ctx.step)) return;
       const update = at(ctx.parameters, ctx.optimizer, ctx.step);
+      const sizes = new Map(update.params.map((p) => [p.name, p.sparse!.rows * p.sparse!.cols]));
       const results = policy.update(update);
       updates++;
       for (const r of results) moved += r.grown.length;
       onUpdate?.(results, update);
+      // ctx.epoch is still the 0-based epoch of the step just taken.
+      context.record?.({
+        step: ctx.step, epoch: ctx.epoch + 1, method: config.method, dropFraction: update.fraction,
+        layers: results.map((r) => ({ name: r.name, dropped: r.dropped.length, grown: r.grown.length, nnz: r.nnzAfter, density: r.nnzAfter / sizes.get(r.name)! })),
+      });
     },
     endOfEpoch(ctx) {
       if (updates === 0) return;

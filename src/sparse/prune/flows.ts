@@ -10,12 +10,14 @@ import type { Model } from "../../nn/presets.js";
 import type { NamedParameter } from "../../nn/sequential.js";
 import type { Optimizer } from "../../optim/optimizer.js";
 import type { HookContext, TrainerHooks } from "../../train/hooks.js";
+import { parameterStats } from "../../nn/layer-stats.js";
+import type { StructureUpdate } from "../../train/run-log.js";
 import { MovementAccumulator, needsGradient } from "../criteria.js";
 import type { SparsitySchedule } from "../schedules.js";
 import { convertSparseLayers } from "./convert.js";
 import { findFlowState, FLOW_STATE_FILE, loadFlowState, saveFlowState, type FlowState, type SavedValues } from "./flow-state.js";
 import { isPrunableWeight, readPrunable, weightShape } from "./prunable.js";
-import { overallSparsity, pruneModel, pruneTargets, type PruneOptions } from "./pruner.js";
+import { overallSparsity, pruneModel, pruneTargets, type LayerPruneResult, type PruneOptions } from "./pruner.js";
 import { shrinkStructures } from "./shrink.js";
 import { matchesWeight } from "./targets.js";
 
@@ -33,6 +35,8 @@ export interface PruningFlow {
   /** Physically remove pruned neurons/filters/channels after a structured pruning event. */
   shrink: boolean;
   log: (line: string) => void;
+  /** Receives one update per pruning event (the run writes it to its metrics log). */
+  record?: (update: StructureUpdate) => void;
   name: string;
   /** Where the flow keeps its state file, and the checkpoint a resumed run starts from (where the file is looked for first). */
   runDir: string;
@@ -78,6 +82,7 @@ export function pruningHooks(model: Model, optimizer: Optimizer, flow: PruningFl
   };
 
   const pruneNow = (ctx: HookContext, target: number, flowState: FlowState) => {
+    const before = flow.record ? storedByName(model) : null;
     const scale = finalSparsity > 0 ? target / finalSparsity : 1;
     const overrides = Object.fromEntries(Object.entries(prune.overrides ?? {}).map(([pattern, s]) => [pattern, Math.min(1, s * scale)]));
     const results = pruneModel(model, {
@@ -98,6 +103,7 @@ export function pruningHooks(model: Model, optimizer: Optimizer, flow: PruningFl
     if (rewindTo !== null) rewind(model.net.parameters(), rewindTo, optimizer);
     const densities = results.map((r) => `${r.name} ${(100 * r.density).toFixed(1)}%`).join(", ");
     flow.log(`${flow.name} step ${ctx.step}: sparsity ${(100 * overallSparsity(results)).toFixed(2)}% (${densities})${rewindTo ? `; rewound to step ${flow.rewindStep}` : ""}`);
+    if (before !== null) flow.record!(pruningUpdate(flow.name, ctx, results, before, storedByName(model)));
     convertPending = true;
   };
   const convert = () => {
@@ -130,6 +136,25 @@ export function pruningHooks(model: Model, optimizer: Optimizer, flow: PruningFl
     afterStep() {
       convert();
     },
+  };
+}
+
+/** Entries each prunable weight stores (CSR entries, mask ones, or all), by name. */
+function storedByName(model: Model): Map<string, number> {
+  return new Map(model.net.parameters().filter(isPrunableWeight).map((p) => [p.name, parameterStats(p).stored]));
+}
+
+/**
+ * The update line of a pruning event during step ctx.step + 1 (it runs before that step's forward
+ * pass or after its backward pass): per pruned weight, the entries it lost, shrinking included.
+ */
+function pruningUpdate(method: string, ctx: HookContext, results: LayerPruneResult[], before: Map<string, number>, after: Map<string, number>): StructureUpdate {
+  return {
+    step: ctx.step + 1, epoch: ctx.epoch + 1, method, sparsity: overallSparsity(results),
+    layers: results.map((r) => {
+      const nnz = after.get(r.name) ?? 0;
+      return { name: r.name, dropped: (before.get(r.name) ?? 0) - nnz, grown: 0, nnz, density: nnz / r.size };
+    }),
   };
 }
 

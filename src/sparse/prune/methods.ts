@@ -91,7 +91,7 @@ function flowFor(name: string, config: Common, schedule: SparsitySchedule, final
       overrides: config.overrides, finalSparsity, optionPrefix: "sparsity.",
       ...(extra.nm ? { nm: parseNM(extra.nm, "sparsity.nm") } : {}),
     },
-    schedule, rewindStep: extra.rewindStep, csrBelow: config.csrBelow, shrink: config.shrink, log: context.log,
+    schedule, rewindStep: extra.rewindStep, csrBelow: config.csrBelow, shrink: config.shrink, log: context.log, record: context.record,
     runDir: context.runDir, resumeFrom: context.resumeFrom,
   };
 }

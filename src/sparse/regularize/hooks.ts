@@ -3,7 +3,9 @@ import type { Model } from "../../nn/presets.js";
 import type { NamedParameter } from "../../nn/sequential.js";
 import type { Optimizer } from "../../optim/optimizer.js";
 import type { Tensor } from "../../tensor/tensor.js";
-import type { HookContext, TrainerHooks } from "../../train/hooks.js";
+import type { EpochSummary, HookContext, TrainerHooks } from "../../train/hooks.js";
+import { parameterStats } from "../../nn/layer-stats.js";
+import type { StructureUpdate } from "../../train/run-log.js";
 import { foldAllGates, formatSparsityReport, sparsifyLayers, type SparsifyOptions } from "./finalize.js";
 import { GatedLayer } from "../../nn/gated-layer.js";
 import type { LambdaSchedule } from "./lambda-schedules.js";
@@ -19,6 +21,8 @@ export interface PenaltyPlan {
   fixAfterEpoch: number | null;
   sparsify: Omit<SparsifyOptions, "mask">;
   log: (line: string) => void;
+  /** Receives the update line of the step that fixes the zeros (the run writes it to its metrics log). */
+  record?: (update: StructureUpdate) => void;
 }
 
 /** The learning rate the optimizer currently uses for `tensor` (the proximal step is lr·λ). */
@@ -48,10 +52,31 @@ function penalizing(plan: PenaltyPlan, epoch: number): boolean {
   return plan.fixAfterEpoch === null || epoch < plan.fixAfterEpoch;
 }
 
+/** λ at the last step of the epoch `summary` reports (step index summary.step − 1); 0 once fine-tuning has begun. */
+function lambdaAtEpochEnd(plan: PenaltyPlan, summary: EpochSummary): number {
+  return penalizing(plan, summary.epoch - 1) ? plan.lambda * plan.schedule(summary.step - 1) : 0;
+}
+
+/** Entries stored by the weights of `layers` (a dense weight stores all), by name. */
+function storedEntries(model: Model, layers: number[]): Map<string, number> {
+  const weights = model.net.parameters().filter((p) => p.name.endsWith(".weight") && layers.includes(p.layerIndex));
+  return new Map(weights.map((p) => [p.name, parameterStats(p).stored]));
+}
+
 /** Folds any gates, fixes the zeros (mask or CSR) for fine-tuning and logs the per-layer report. */
 function fixZeros(plan: PenaltyPlan, model: Model, optimizer: Optimizer, ctx: HookContext): void {
+  const before = storedEntries(model, plan.layers);
   const folded = foldAllGates(model);
   const report = sparsifyLayers(model, plan.layers, optimizer, { ...plan.sparsify, mask: true });
+  if (plan.record) {
+    // Follows the epoch's last step (ctx.epoch counts it): the checkpoint written after this epoch holds the fixed zeros.
+    const after = storedEntries(model, plan.layers);
+    const total = report.reduce((s, l) => s + l.total, 0), nonzero = report.reduce((s, l) => s + l.nonzero, 0);
+    plan.record({
+      step: ctx.step, epoch: ctx.epoch, method: plan.method, sparsity: 1 - nonzero / Math.max(1, total),
+      layers: report.map((l) => ({ name: l.name, dropped: before.get(l.name)! - after.get(l.name)!, grown: 0, nnz: after.get(l.name)!, density: after.get(l.name)! / l.total })),
+    });
+  }
   plan.log(`${plan.method}: after epoch ${ctx.epoch}${folded.length ? ", gates folded" : ""}, zeros fixed; fine-tuning without the penalty:\n${formatSparsityReport(report)}`);
 }
 
@@ -79,6 +104,9 @@ export function regularizerHooks(regularizer: Regularizer, plan: PenaltyPlan, mo
       plan.log(`${plan.method}: epoch ${ctx.epoch}, λ ${(plan.lambda * plan.schedule(ctx.step)).toExponential(3)}, R(w) ${penalty.toFixed(2)}, exact zeros ${(100 * zeroFraction(params)).toFixed(2)}%`);
       if (ctx.epoch === plan.fixAfterEpoch) fixZeros(plan, model, ctx.optimizer, ctx);
     },
+    epochMetrics(ctx, summary) {
+      return { lambda: lambdaAtEpochEnd(plan, summary), zeroFraction: zeroFraction(targets(ctx)) };
+    },
   };
 }
 
@@ -104,6 +132,15 @@ export function gateHooks(plan: PenaltyPlan, model: Model): TrainerHooks {
       const open = layers.reduce((s, l) => s + l.openFraction() * l.gateParameter.size, 0);
       plan.log(`${plan.method}: epoch ${ctx.epoch}, λ ${(plan.lambda * plan.schedule(ctx.step)).toExponential(3)}, gate penalty ${penalty.toFixed(1)}, open at test ${(100 * open / Math.max(1, count)).toFixed(2)}% of ${count} gates`);
       if (ctx.epoch === plan.fixAfterEpoch) fixZeros(plan, model, ctx.optimizer, ctx);
+    },
+    epochMetrics(ctx, summary) {
+      const layers = gated();
+      const weights = ctx.parameters.filter((p) => p.name.endsWith(".weight") && plan.layers.includes(p.layerIndex));
+      const metrics: Record<string, number> = { lambda: lambdaAtEpochEnd(plan, summary), zeroFraction: zeroFraction(weights) };
+      // Once folded (fine-tuning), the gates are gone.
+      const count = layers.reduce((s, l) => s + l.gateParameter.size, 0);
+      if (count > 0) metrics.gatesOpen = layers.reduce((s, l) => s + l.openFraction() * l.gateParameter.size, 0) / count;
+      return metrics;
     },
   };
 }

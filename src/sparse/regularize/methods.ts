@@ -41,6 +41,7 @@ function plan(config: CommonConfig & { threshold?: number }, layers: number[], c
     fixAfterEpoch: fixAfterEpoch(config, context),
     sparsify: { threshold: config.threshold ?? 0, csrBelow: config.csrBelow },
     log: context.log,
+    record: context.record,
   };
 }
 
