@@ -39,6 +39,7 @@ program
   .option("--data-dir <dir>", "folder holding the dataset's IDX files")
   .option("--json", "print a JSON summary as the last line")
   .option("--quiet", "no progress output")
+  .option("--report", "at the end, write the run's report (report.html, charts as SVG and PNG) into the run folder")
   .action(trainCommand);
 
 program

@@ -1,5 +1,7 @@
 // `sparsetrain train <recipe>`: validates the recipe, trains with progress output, prints the summary.
+import { join } from "node:path";
 import { loadRecipe } from "../recipe/load.js";
+import { writeReport } from "../report/index.js";
 import { runRecipe } from "../train/run.js";
 import { createProgress } from "./progress.js";
 
@@ -10,9 +12,11 @@ export interface TrainCommandOptions {
   dataDir?: string;
   json?: boolean;
   quiet?: boolean;
+  /** Write the run's report (report.html and its charts) into the run folder at the end. */
+  report?: boolean;
 }
 
-export function trainCommand(recipePath: string, options: TrainCommandOptions): void {
+export async function trainCommand(recipePath: string, options: TrainCommandOptions): Promise<void> {
   const recipe = loadRecipe(recipePath, options.set);
   const progress = createProgress(options.quiet);
   const summary = runRecipe(recipe, recipePath, {
@@ -35,8 +39,13 @@ export function trainCommand(recipePath: string, options: TrainCommandOptions): 
       `${summary.params_nonzero}/${summary.params_total} weights non-zero (sparsity ${pct(summary.sparsity)}); ` +
       `${summary.epochs} epochs in ${summary.seconds.toFixed(1)} s (${summary.seconds_per_epoch.toFixed(1)} s/epoch); checkpoint ${summary.checkpoint}`,
   );
+  let report: string | undefined;
+  if (options.report) {
+    const written = await writeReport([summary.run_dir], { out: join(summary.run_dir, "report.html"), log: (line) => progress.log(line) });
+    report = written.html;
+  }
   if (options.json) {
     const { confusion: _confusion, ...rest } = summary;
-    process.stdout.write(`${JSON.stringify(rest)}\n`);
+    process.stdout.write(`${JSON.stringify(report === undefined ? rest : { ...rest, report })}\n`);
   }
 }

@@ -22,7 +22,7 @@ function assertCleanFailure(r: ReturnType<typeof run>, pattern: RegExp): void {
   assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
 }
 
-test("report of a real tiny training run (the logs main writes today) and of several runs, --json summary", { timeout: 120_000 }, () => {
+test("train --report, and report of a real tiny training run and of several runs, --json summary", { timeout: 120_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), "report-cli-"));
   const recipe = join(dir, "tiny-rigl.yaml");
   writeFileSync(recipe, [
@@ -35,8 +35,13 @@ test("report of a real tiny training run (the logs main writes today) and of sev
     "output: {checkpointEvery: 0}",
   ].join("\n"));
   const runDir = join(dir, "run");
-  const train = run(dir, "train", recipe, "--quiet", "--run-dir", runDir);
+  // train --report writes the report at the end and says where (and in its --json line).
+  const train = run(dir, "train", recipe, "--quiet", "--run-dir", runDir, "--report", "--json");
   assert.equal(train.status, 0, train.stderr);
+  assert.match(train.stdout, /report: wrote .*run\/report\.html/);
+  assert.equal(JSON.parse(train.stdout.trim().split("\n").at(-1)!).report, join(runDir, "report.html"));
+  // The run logs of today's trainer hold layer counts, updates and masks: those charts are drawn too.
+  for (const chart of ["layer-density", "updates", "masks-1", "inputs-1"]) assert.ok(existsSync(join(runDir, "report-charts", `${chart}.svg`)), `train --report drew ${chart}`);
   const lines = readFileSync(join(runDir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
 
   const report = run(dir, "report", runDir);
