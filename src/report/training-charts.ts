@@ -27,7 +27,7 @@ function curveChart(runs: RunSummary[], what: "loss" | "accuracy"): Chart | null
       width: 520, height: 260, data: { values: rows },
       encoding: { x: { field: "epoch", type: "quantitative", axis: { tickMinStep: 1 } }, y, color: { field: "run", type: "nominal", ...RUN_COLOR } },
       layer: [
-        { transform: [{ filter: "datum.split !== 'test'" }], mark: { type: "line", point: true }, encoding: { strokeDash: { field: "split", type: "nominal", title: "line", legend: { symbolType: "stroke", symbolStrokeColor: "#333", symbolStrokeWidth: 2, symbolSize: 400 }, scale: { domain: ["train", "validation"], range: [[1, 0], [5, 3]] } } } },
+        { transform: [{ filter: "datum.split !== 'test'" }], mark: { type: "line", point: true }, encoding: { strokeDash: { field: "split", type: "nominal", title: "line", legend: { symbolType: "stroke", symbolStrokeWidth: 2, symbolSize: 400, encode: { symbols: { update: { stroke: { value: "#333" } } } } }, scale: { domain: ["train", "validation"], range: [[1, 0], [5, 3]] } } } },
         { transform: [{ filter: "datum.split === 'test'" }], mark: { type: "point", shape: "diamond", size: 140, filled: true, stroke: "black", strokeWidth: 0.5 } },
       ],
     },
