@@ -8,9 +8,9 @@ const THIS_REPORT = "runs in this report";
 const DENSITY_TICKS = [1, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001, 0.0005, 0.0002, 0.0001];
 
 export function accuracySparsityChart(runs: RunSummary[], reference: Reference | undefined): Chart | null {
-  const measured = runs.filter((s) => s.sparsity !== undefined && s.testAccuracy !== undefined && s.sparsity < 1);
+  const measured = runs.filter((s) => s.weightSparsity !== undefined && s.testAccuracy !== undefined && s.weightSparsity < 1);
   if (measured.length === 0 && reference === undefined) return null;
-  const points = measured.map((s) => ({ run: s.label, method: s.method, sparsity: s.sparsity!, density: 1 - s.sparsity!, accuracy: s.testAccuracy!, source: THIS_REPORT }));
+  const points = measured.map((s) => ({ run: s.label, method: s.method, sparsity: s.weightSparsity!, density: 1 - s.weightSparsity!, accuracy: s.testAccuracy!, source: THIS_REPORT }));
   // The legend names the source by its first clause (authors and year); the caption names it whole.
   const sourceLabel = reference?.source.split(",")[0].trim();
   const published = (reference?.points ?? []).map((p) => ({ run: `${p.method} (published)`, method: p.method, sparsity: p.sparsity, density: 1 - p.sparsity, accuracy: p.accuracy, source: sourceLabel! }));
@@ -19,7 +19,7 @@ export function accuracySparsityChart(runs: RunSummary[], reference: Reference |
   const low = Math.min(...densities), high = Math.max(...densities);
   const ticks = DENSITY_TICKS.filter((d) => d >= low / 1.5 && d <= high * 1.5);
   const x = {
-    field: "density", type: "quantitative", title: "sparsity (log scale of density: sparser to the right)",
+    field: "density", type: "quantitative", title: "weight sparsity (log scale of density: sparser to the right)",
     scale: { type: "log", reverse: true }, axis: { values: ticks, labelExpr: "format(1 - datum.value, '.1%')" },
   };
   const y = { field: "accuracy", type: "quantitative", title: "test accuracy", scale: { zero: false }, axis: { format: ".1%" } };

@@ -59,9 +59,9 @@ function figure(chart: RenderedChart): string {
 }
 
 function runsTable(runs: RunSummary[]): string {
-  return htmlTable("runs", ["run", "method", "overrides", "sparsity", "test accuracy", "seconds", "folder"], runs.map((s) => [
+  return htmlTable("runs", ["run", "method", "overrides", "weight sparsity", "test accuracy", "seconds", "folder"], runs.map((s) => [
     { text: s.label }, { text: s.method }, { text: s.overrides.join(" ") },
-    num(s.sparsity, percent), num(s.testAccuracy, percent), num(s.seconds, fixed(1)), { text: s.dir },
+    num(s.weightSparsity, percent), num(s.testAccuracy, percent), num(s.seconds, fixed(1)), { text: s.dir },
   ]));
 }
 

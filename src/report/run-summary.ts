@@ -8,7 +8,10 @@ export interface RunSummary {
   dir: string;
   method: string;
   overrides: string[];
+  /** 1 − non-zero / total over all parameters, biases included (as `train --json` and `info` count). */
   sparsity?: number;
+  /** 1 − non-zero / total over the Linear and Conv2d weights: what "98% sparse" means in the papers; the comparison's x axis. */
+  weightSparsity?: number;
   testAccuracy?: number;
   testLoss?: number;
   /** Whole run (v2 final line), else the sum of the epochs' training seconds. */
@@ -31,11 +34,25 @@ export function summarizeRuns(runs: RunLog[], inputs: ReportInput[]): RunSummary
       method: methodOf(run),
       overrides: inputs[i].overrides,
       sparsity: run.final?.sparsity ?? checkpointSparsity ?? lastEpoch?.sparsity,
+      weightSparsity: weightSparsityOf(run),
       testAccuracy: run.final?.test_accuracy,
       testLoss: run.final?.test_loss,
       seconds: run.final?.seconds ?? (run.epochs.length > 0 ? epochSeconds : undefined),
     };
   });
+}
+
+/** Weight sparsity of the final model: from the final line's layers (v2), else the checkpoint's weight rows. */
+function weightSparsityOf(run: RunLog): number | undefined {
+  const layers = run.final?.layers ?? run.checkpoint?.layers.filter((l) => l.name.endsWith(".weight") && (l.kind === "Linear" || l.kind === "Conv2d"));
+  if (layers === undefined || layers.length === 0) return run.epochs.at(-1)?.sparsity;
+  let total = 0, nonzero = 0;
+  for (const l of layers) {
+    if (l.shape === undefined || l.nonzero === undefined) return undefined;
+    total += l.shape.reduce((a, b) => a * b, 1);
+    nonzero += l.nonzero;
+  }
+  return total === 0 ? undefined : 1 - nonzero / total;
 }
 
 /** The sparsity method: from the start line (v2), else the final checkpoint's recipe; "dense" when neither names one. */

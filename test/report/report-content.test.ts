@@ -33,7 +33,11 @@ test("report tables: epochs, test and runs equal metrics.jsonl; final layers equ
   const test = parseTable(html, "final-1").rows[0];
   assert.deepEqual(test.map((c) => c.value), [final.step, final.test_accuracy, final.test_loss, final.params_total, final.params_nonzero, final.sparsity, final.seconds]);
   const runs = parseTable(html, "runs").rows;
-  assert.deepEqual(runs.map((r) => [r[0].text, r[1].text, r[3].value, r[4].value, r[5].value]), [["set-run", "set", final.sparsity, final.test_accuracy, final.seconds]]);
+  // The runs table (and the comparison's x axis) give weight sparsity: the final line's weight layers, biases left out.
+  const finalLayers = final.layers as { shape: number[]; nonzero: number }[];
+  const weightSparsity = 1 - finalLayers.reduce((a, l) => a + l.nonzero, 0) / finalLayers.reduce((a, l) => a + l.shape.reduce((x, y) => x * y, 1), 0);
+  assert.equal(parseTable(html, "runs").header[3], "weight sparsity");
+  assert.deepEqual(runs.map((r) => [r[0].text, r[1].text, r[3].value, r[4].value, r[5].value]), [["set-run", "set", weightSparsity, final.test_accuracy, final.seconds]]);
 
   // `info` prints its table with columns at least two spaces apart; the report's layer table is the same strings.
   const info = spawnSync(process.execPath, [cli, "info", join(run.dir, "final.safetensors")], { encoding: "utf8" });

@@ -70,9 +70,13 @@ export function writeSyntheticRun(root: string, options: SyntheticRunOptions): S
   }
   const confusion = Array.from({ length: 10 }, (_, t) => Array.from({ length: 10 }, (_, p) => (t === p ? 15 + rng.int(5) : rng.int(3))));
   const correct = confusion.reduce((s, r, t) => s + r[t], 0), count = confusion.flat().reduce((a, b) => a + b, 0);
+  // As the trainer counts them: the final line's parameter counts include biases; epoch lines count weights only.
+  const allParameters = model.net.parameters();
+  const paramsTotal = allParameters.reduce((s, p) => s + (p.sparse ? p.sparse.rows * p.sparse.cols : p.tensor.size), 0);
+  const paramsNonzero = allParameters.reduce((s, p) => s + p.tensor.data.reduce((n: number, v: number) => n + (v !== 0 ? 1 : 0), 0), 0);
   const final = {
     kind: "final", final: true, step: epochs * stepsPerEpoch, test_accuracy: correct / count, test_loss: round4(0.4 + 0.1 * rng.uniform()), confusion,
-    params_total: total, params_nonzero: nonzero, sparsity, seconds: round4(3 + rng.uniform()), layers: layerStats(),
+    params_total: paramsTotal, params_nonzero: paramsNonzero, sparsity: 1 - paramsNonzero / paramsTotal, seconds: round4(3 + rng.uniform()), layers: layerStats(),
   };
   lines.push(final);
   writeFileSync(join(dir, "metrics.jsonl"), lines.map((l) => `${JSON.stringify(l)}\n`).join(""));
