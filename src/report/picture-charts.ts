@@ -19,11 +19,14 @@ function heatMap(values: Record<string, string | number>[], row: string | null, 
     facet: { column: { field: "phase", type: "nominal", sort: PHASES, title: null }, ...(row ? { row: { field: row, type: "nominal", title: null } } : {}) },
     resolve: { scale: { x: "independent", y: "independent" } },
     spec: {
-      width: size, height: size, mark: { type: "rect" },
+      // Each cell stroked in its own colour: anti-aliased edges of fractional-width rects otherwise show as white seams.
+      width: size, height: size, mark: { type: "rect", strokeWidth: 0.6 },
       encoding: {
         x: { field: "c", type: "quantitative", scale: { nice: false, zero: true }, ...noAxis }, x2: { field: "c2" },
         y: { field: "r", type: "quantitative", scale: { nice: false, zero: true, reverse: true }, ...noAxis }, y2: { field: "r2" },
-        color: { field: "density", type: "quantitative", title: "non-zero fraction", scale: { scheme: "viridis", zero: true } },
+        // A symmetric-log scale: 1–5% dense cells (a 98%-sparse layer) stay visible beside a dense layer's 1.0.
+        color: { field: "density", type: "quantitative", title: "non-zero fraction", scale: { scheme: "viridis", type: "symlog", constant: 0.01, zero: true } },
+        stroke: { field: "density", type: "quantitative", title: "non-zero fraction", scale: { scheme: "viridis", type: "symlog", constant: 0.01, zero: true } },
       },
     },
   };
