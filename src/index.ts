@@ -85,3 +85,5 @@ export { parseGridFlag, gridCombinations } from "./sweep/grid.js";
 export type { GridAxis, GridValue, Combination } from "./sweep/grid.js";
 export { readSweepFile, SWEEP_FILE } from "./sweep/sweep-file.js";
 export type { SweepFile, SweepRunEntry, SweepRunStatus } from "./sweep/sweep-file.js";
+export { weightLayerStats, parameterStats, weightSparsity } from "./nn/layer-stats.js";
+export type { LayerStats, WeightStorage } from "./nn/layer-stats.js";
