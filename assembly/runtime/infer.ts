@@ -8,7 +8,7 @@ import { activateRange } from "./activate";
 import { conv2d, maxPool } from "./conv-pool";
 import { csrLanes, denseLanes, fromLanes, paddedBatch, toLanes } from "./lanes";
 import { normalizeLanes, normalizeRows } from "./normalize";
-import { csrRows, denseRows } from "./rows";
+import { csrRowGroups, denseRows } from "./rows";
 
 /** Words (int32) per operation record: [code, source buffer, destination buffer, arguments…]. */
 const OP_WORDS: i32 = 24;
@@ -49,7 +49,7 @@ export function run(program: usize, count: i32, batch: i32, bufferA: usize, buff
       case NORMALIZE_LANES: normalizeLanes(batch, a3, a4, a5, a6, a7, x, y); break;
       case ACTIVATE_ROWS: activateRange(a4, reinterpret<f32>(a5), x, a3 * batch); break;
       case ACTIVATE_LANES: activateRange(a4, reinterpret<f32>(a5), x, a3 * paddedBatch(batch)); break;
-      case CSR_ROWS: csrRows(batch, a3, a4, a5, a6, a7, a8, a9, reinterpret<f32>(a10), x, y); break;
+      case CSR_ROWS: csrRowGroups(batch, a3, a4, a5, a6, a7, a8, reinterpret<f32>(a9), x, y); break;
       case DENSE_ROWS: denseRows(batch, a3, a4, a5, a6, a7, reinterpret<f32>(a8), x, y); break;
       case CSR_LANES: csrLanes(batch, a3, a5, a6, a7, a8, a9, reinterpret<f32>(a10), x, y); break;
       case DENSE_LANES: denseLanes(batch, a3, a4, a5, a6, a7, reinterpret<f32>(a8), x, y); break;

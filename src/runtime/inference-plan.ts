@@ -2,6 +2,7 @@
 //
 // The operation codes and the record layout must match assembly/runtime/infer.ts.
 import type { CompactActivation, CompactLayer, CompactModel } from "./compact-model.js";
+import { rowGroupLayout } from "./row-groups.js";
 
 /** int32 words per operation record. */
 const OP_WORDS = 24;
@@ -55,7 +56,7 @@ export function ensureMemory(memory: WebAssembly.Memory, bytes: number): void {
 
 /** Byte offsets of a layer's arrays in the module's memory. */
 type PlacedLayer =
-  | { kind: "weight"; rowPtr: number; colIdx: number; values: number; bias: number; dense: boolean }
+  | { kind: "weight"; rowPtr: number; colIdx: number; values: number; bias: number; dense: boolean; rowGroups: { records: number; steps: number; count: number } | null }
   | { kind: "normalize"; shift: number; factor: number }
   | null;
 
@@ -78,6 +79,8 @@ function placeLayer(layer: CompactLayer, writer: MemoryWriter): PlacedLayer {
   const w = layer.weight;
   // A dense weight's values are already row-major [rows][cols]: the dense kernels need no indices.
   const dense = layer.kind === "linear" && w.structure === "dense";
+  // A sparse linear layer is laid out twice: CSR for the lanes kernel, SELL-4 groups for the rows kernel.
+  const groups = layer.kind === "linear" && !dense ? rowGroupLayout(w, layer.bias) : null;
   return {
     kind: "weight",
     dense,
@@ -85,6 +88,7 @@ function placeLayer(layer: CompactLayer, writer: MemoryWriter): PlacedLayer {
     colIdx: dense ? 0 : writer.write(w.colIdx),
     values: writer.write(w.values),
     bias: writer.write(layer.bias),
+    rowGroups: groups === null ? null : { records: writer.write(groups.records), steps: writer.write(groups.steps), count: groups.count },
   };
 }
 
@@ -142,7 +146,8 @@ function buildProgram(model: CompactModel, placed: PlacedLayer[], strategy: Infe
         const act = [ACTIVATION_CODES[layer.activation], floatBits(layer.negativeSlope)];
         const { rows, cols } = layer.weight;
         if (w.dense) emit(lanes ? OP.denseLanes : OP.denseRows, true, [rows, cols, w.values, w.bias, ...act]);
-        else emit(lanes ? OP.csrLanes : OP.csrRows, true, [rows, cols, w.rowPtr, w.colIdx, w.values, w.bias, ...act]);
+        else if (lanes) emit(OP.csrLanes, true, [rows, cols, w.rowPtr, w.colIdx, w.values, w.bias, ...act]);
+        else emit(OP.csrRows, true, [rows, cols, w.rowGroups!.records, w.rowGroups!.steps, w.rowGroups!.count, ...act]);
         break;
       }
       case "conv2d": {

@@ -5,10 +5,11 @@ import { align16, ensureMemory, writeInferencePlan, type InferencePlan, type Inf
 
 /**
  * From this batch size on, the lanes program (four examples per SIMD vector, transposes in and
- * out) beats row-gather dot products. Measured with scripts/bench-runtime.mjs on a 95%-sparse
- * LeNet-300-100 (README, "Runtime").
+ * out) beats the row-gather program (SELL-4 row groups). Measured with scripts/bench-runtime.mjs
+ * on a 95%-sparse LeNet-300-100: at batch 3 rows 12.1 µs, lanes 13.8 µs; at batch 4 rows 16.0 µs,
+ * lanes 11.9 µs.
  */
-export const LANES_MIN_BATCH = 3;
+export const LANES_MIN_BATCH = 4;
 /** The runtime keeps its memory below 2 GiB so that every byte offset fits the kernels' 32-bit arithmetic with room to spare. */
 const MAX_MEMORY_BYTES = 2 ** 31;
 
@@ -45,6 +46,8 @@ export class WasmRuntimeModel implements RuntimeModel {
   /** Examples the activation buffers hold (a multiple of 4); they grow for a larger batch, never shrink. */
   private capacity = 0;
   private bufferB = 0;
+  /** A float32 view of the whole memory (see forward). */
+  private floats: Float32Array = new Float32Array(0);
 
   constructor(model: CompactModel, instance: WebAssembly.Instance, readonly kernels: InferenceVariant, private readonly strategy: StrategyChoice, private readonly source: string) {
     this.inputSize = model.inputSize;
@@ -77,32 +80,36 @@ export class WasmRuntimeModel implements RuntimeModel {
   dispose(): void {
     this.exports = null;
     this.memory = null;
+    this.floats = new Float32Array(0);
   }
 
   /** The logits of a batch: inputs copied into buffer A, one call into the module, the logits copied out. */
   private forward(method: string, inputs: Float32Array, batchSize: number): Float32Array {
-    const { exports, memory } = this.checkCall(method, inputs, batchSize);
+    this.checkCall(method, inputs, batchSize);
     this.reserve(batchSize);
     const strategy = this.strategy !== "auto" ? this.strategy : batchSize >= LANES_MIN_BATCH ? "lanes" : "rows";
     const program = this.plan.programs[strategy];
     const bufferA = this.plan.end;
-    new Float32Array(memory.buffer, bufferA, inputs.length).set(inputs);
-    exports.run(program.pointer, program.count, batchSize, bufferA, this.bufferB);
-    const output = program.output === 0 ? bufferA : this.bufferB;
-    return new Float32Array(memory.buffer, output, batchSize * this.classes).slice();
+    // One view of the whole memory, made again only after the memory grew (a grown memory detaches
+    // the old buffer): a batch-1 call is a few microseconds, and each new view costs a little of that.
+    let floats = this.floats;
+    if (floats.buffer !== this.memory!.buffer) floats = this.floats = new Float32Array(this.memory!.buffer);
+    floats.set(inputs, bufferA >>> 2);
+    this.exports!.run(program.pointer, program.count, batchSize, bufferA, this.bufferB);
+    const output = (program.output === 0 ? bufferA : this.bufferB) >>> 2;
+    return floats.slice(output, output + batchSize * this.classes);
   }
 
   /** Validates a call's arguments (never a trap or a wrong answer on bad input). */
-  private checkCall(method: string, inputs: Float32Array, batchSize: number): { exports: RunExport; memory: WebAssembly.Memory } {
-    const where = `${this.source}: ${method}`;
-    if (this.exports === null || this.memory === null) throw new Error(`${where}: the model was disposed; load it again`);
-    if (!(inputs instanceof Float32Array)) throw new TypeError(`${where}: inputs must be a Float32Array of raw features, got ${describe(inputs)}`);
-    if (!(Number.isSafeInteger(batchSize) && batchSize >= 1)) throw new RangeError(`${where}: batch size must be an integer >= 1, got ${batchSize}`);
+  private checkCall(method: string, inputs: Float32Array, batchSize: number): void {
+    if (this.exports === null || this.memory === null) throw new Error(`${this.source}: ${method}: the model was disposed; load it again`);
+    if (!(inputs instanceof Float32Array)) throw new TypeError(`${this.source}: ${method}: inputs must be a Float32Array of raw features, got ${describe(inputs)}`);
+    if (!(Number.isSafeInteger(batchSize) && batchSize >= 1)) throw new RangeError(`${this.source}: ${method}: batch size must be an integer >= 1, got ${batchSize}`);
     if (inputs.length !== batchSize * this.inputSize) {
+      const where = `${this.source}: ${method}`;
       const whole = inputs.length % this.inputSize === 0 ? ` (that is ${inputs.length / this.inputSize} examples)` : " (not a multiple of the input size)";
       throw new RangeError(`${where}: ${inputs.length} input values${whole} for ${batchSize} examples of ${this.inputSize} features (shape [${this.inputShape.join(", ")}]); expected ${batchSize * this.inputSize}`);
     }
-    return { exports: this.exports, memory: this.memory };
   }
 
   /** Grows the two activation buffers (right after the weights) to hold `batch` examples in either layout. */
