@@ -30,20 +30,28 @@ export interface SweepFile {
   runs: SweepRunEntry[];
 }
 
-/** The sweep file in `folder`, or null when there is none; a file that is not one is an error naming it. */
-export function readSweepFile(folder: string): SweepFile | null {
+/**
+ * The sweep file in `folder`, or null when there is none; a file that is not one (or a run entry
+ * without its dir, overrides or status) is an error naming it and ending with `advice`.
+ */
+export function readSweepFile(folder: string, advice = "remove it or choose another --out"): SweepFile | null {
   const path = join(folder, SWEEP_FILE);
   if (!existsSync(path)) return null;
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(path, "utf8"));
   } catch (error) {
-    throw new Error(`${path}: not a sweep file (${(error as Error).message}); remove it or choose another --out`);
+    throw new Error(`${path}: not a sweep file (${(error as Error).message}); ${advice}`);
   }
   const file = parsed as Partial<SweepFile>;
   if (file?.version !== 1 || !Array.isArray(file.runs) || !Array.isArray(file.set) || typeof file.recipeHash !== "string") {
-    throw new Error(`${path}: not a version-1 sweep file (expected version, recipe, recipeHash, grid, set, runs); remove it or choose another --out`);
+    throw new Error(`${path}: not a version-1 sweep file (expected version, recipe, recipeHash, grid, set, runs); ${advice}`);
   }
+  file.runs.forEach((run: Partial<SweepRunEntry> | null, i) => {
+    if (typeof run?.dir !== "string" || run.dir === "") throw new Error(`${path}: runs[${i}].dir must be a folder name (a string); ${advice}`);
+    if (!(Array.isArray(run.overrides) && run.overrides.every((o) => typeof o === "string"))) throw new Error(`${path}: runs[${i}].overrides must be an array of strings; ${advice}`);
+    if (run.status !== "done" && run.status !== "failed" && run.status !== "pending") throw new Error(`${path}: runs[${i}].status must be "done", "failed" or "pending"; ${advice}`);
+  });
   return file as SweepFile;
 }
 

@@ -80,7 +80,7 @@ test("a sweep folder stands for its finished runs, labelled by their overrides",
   writeSyntheticRun(sweep, { name: "a", method: "set", density: 0.05 });
   writeSyntheticRun(sweep, { name: "b", method: "set", density: 0.2, seed: 2 });
   mkdirSync(join(sweep, "c"));
-  writeFileSync(join(sweep, "sweep.json"), JSON.stringify({ version: 1, recipe: "x.yaml", runs: [
+  writeFileSync(join(sweep, "sweep.json"), JSON.stringify({ version: 1, recipe: "x.yaml", recipeHash: "0", grid: [{ key: "sparsity.density", values: [0.05, 0.2, 0.5] }], set: [], runs: [
     { dir: "a", overrides: ["sparsity.density=0.05"], status: "done" },
     { dir: "b", overrides: ["sparsity.density=0.2"], status: "done" },
     { dir: "c", overrides: ["sparsity.density=0.5"], status: "pending" },
